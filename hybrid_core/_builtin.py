@@ -1,0 +1,55 @@
+"""The built-in plugin: the local executor, the built-in strategies and sinks.
+
+It is registered through the same hooks as any third-party plugin, so everything it gives
+can be listed, replaced or disabled the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ._config import ExecutorConfig
+from ._executor import Executor, LocalExecutor
+from ._markers import hookimpl
+from ._routing import PriorityStrategy, RoutingStrategy
+from ._telemetry import InMemorySink, LoguruSink, Sink
+
+__all__ = ["BuiltinPlugin"]
+
+BUILTIN_SINKS = ("loguru", "memory")
+
+
+class BuiltinPlugin:
+    """Hook implementations for what ships in the core; one instance per system."""
+
+    def __init__(self, executor: ExecutorConfig) -> None:
+        self._executor = executor
+
+    @hookimpl
+    def hybrid_executors(self) -> Sequence[Executor]:
+        return [
+            LocalExecutor(
+                max_threads=self._executor.max_threads,
+                max_processes=self._executor.max_processes,
+            )
+        ]
+
+    @hookimpl
+    def hybrid_routing_strategies(self) -> Sequence[RoutingStrategy]:
+        return [PriorityStrategy()]
+
+    @hookimpl
+    def hybrid_telemetry_sinks(self, settings: Mapping[str, Any]) -> Sequence[Sink]:
+        wanted = settings.get("sinks", ())
+        sinks: list[Sink] = []
+        if "loguru" in wanted:
+            options = settings.get("loguru", {})
+            level = options.get("level", "INFO") if isinstance(options, Mapping) else "INFO"
+            sinks.append(LoguruSink(level=str(level)))
+        if "memory" in wanted:
+            sinks.append(InMemorySink())
+        return sinks
+
+    def __repr__(self) -> str:
+        return "<BuiltinPlugin>"

@@ -1,0 +1,334 @@
+"""The ``hybrid`` command line. Importing ``hybrid_core`` never imports this module.
+
+Exit codes: 0 success, 1 a workflow failed or ``doctor`` found a problem, 2 usage or
+configuration error. User errors print one line (``error: ...``); ``-v`` adds tracebacks.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import platform
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from loguru import logger
+
+import hybrid_core
+
+from ._config import Config, find_config, load_config
+from ._system import Hybrid
+from .exceptions import ConfigError, HybridCoreError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class Options:
+    """Global options, settable before or after the verb (``hybrid -v plugins`` or
+    ``hybrid plugins -v``)."""
+
+    def __init__(self) -> None:
+        self.config: Path | None = None
+        self.json = False
+        self.verbose = 0
+        self.quiet = False
+        self.strict = False
+
+
+def _set(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+        opts = ctx.ensure_object(Options)
+        if value not in (None, False, 0):
+            if name == "verbose":
+                opts.verbose += value
+            else:
+                setattr(opts, name, value)
+        return value
+
+    return callback
+
+
+def global_options(fn: F) -> F:
+    """Attach the global options to a group or a verb."""
+    decorators = [
+        click.option(
+            "--config",
+            "config",
+            type=click.Path(path_type=Path),
+            expose_value=False,
+            callback=_set("config"),
+            help="Config file (default: the nearest "
+            "hybrid.toml, or pyproject.toml with [tool.hybrid]).",
+        ),
+        click.option(
+            "--json",
+            "json",
+            is_flag=True,
+            expose_value=False,
+            callback=_set("json"),
+            help="Print machine-readable JSON.",
+        ),
+        click.option(
+            "-v",
+            "--verbose",
+            count=True,
+            expose_value=False,
+            callback=_set("verbose"),
+            help="More output; tracebacks on errors.",
+        ),
+        click.option(
+            "-q",
+            "--quiet",
+            is_flag=True,
+            expose_value=False,
+            callback=_set("quiet"),
+            help="Less output.",
+        ),
+        click.option(
+            "--strict",
+            is_flag=True,
+            expose_value=False,
+            callback=_set("strict"),
+            help="Treat any plugin failure as an error.",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        fn = decorator(fn)
+    return fn
+
+
+def _options() -> Options:
+    return click.get_current_context().ensure_object(Options)
+
+
+class UsageFailure(Exception):
+    """A user error: printed as one line, exit code 2."""
+
+
+def _config(opts: Options) -> Config:
+    path = opts.config or find_config()
+    return load_config(path) if path is not None else Config()
+
+
+@contextmanager
+def _system(opts: Options) -> Iterator[Hybrid]:
+    config = _config(opts)
+    system = Hybrid(config, strict=opts.strict or None)
+    with system:
+        yield system
+
+
+def handle_errors(fn: F) -> F:
+    """Turn user errors into one line and an exit code; show tracebacks with -v."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        opts = _options()
+        try:
+            return fn(*args, **kwargs)
+        except (ConfigError, UsageFailure, HybridCoreError) as exc:
+            if opts.verbose:
+                traceback.print_exc()
+            prefix = "error: " if not isinstance(exc, ConfigError) else "configuration error:\n"
+            click.echo(f"{prefix}{exc}", err=True)
+            sys.exit(EXIT_USAGE)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@global_options
+@click.version_option(hybrid_core.__version__, prog_name="hybrid")
+def cli() -> None:
+    """Run hybrid workflows across engines supplied by plugins.
+
+    \b
+    Examples:
+      hybrid plugins            list installed plugins and their status
+      hybrid capabilities       list capabilities and who provides them
+      hybrid doctor             check the environment and the plugins
+    """
+    opts = _options()
+    if opts.verbose and not opts.quiet:
+        logger.enable("hybrid_core")
+
+
+@cli.command()
+@global_options
+@handle_errors
+def plugins() -> None:
+    """List every plugin with its distribution, version, hooks and status.
+
+    \b
+    Example:
+      hybrid plugins --json
+    """
+    opts = _options()
+    with _system(opts) as system:
+        records = system.plugins
+    if opts.json:
+        _emit_json([r.to_dict() for r in records])
+        return
+    rows = [
+        (
+            r.name,
+            r.distribution or f"({r.source})",
+            r.version or "-",
+            r.status,
+            ", ".join(h.removeprefix("hybrid_") for h in r.hooks) or "-",
+        )
+        for r in records
+    ]
+    _table(("plugin", "distribution", "version", "status", "hooks"), rows)
+    for record in records:
+        if record.status != "loaded" and record.error and not opts.quiet:
+            click.echo(f"\n{record.name} {record.status}: {record.error}", err=True)
+
+
+@cli.command()
+@global_options
+@handle_errors
+def capabilities() -> None:
+    """List each capability with its providers, best first.
+
+    \b
+    Example:
+      hybrid capabilities --json
+    """
+    opts = _options()
+    with _system(opts) as system:
+        listing: list[dict[str, Any]] = [
+            {
+                "capability": cap,
+                "providers": [
+                    {
+                        "kind": p.kind.value,
+                        "name": p.name,
+                        "priority": p.priority(cap),
+                        "origin": p.origin,
+                    }
+                    for p in system.registry.providers(cap)
+                ],
+            }
+            for cap in system.registry.capabilities()
+        ]
+    if opts.json:
+        _emit_json(listing)
+        return
+    if not listing:
+        click.echo("no capability is provided; install a plugin such as hybrid-core-pyast")
+        return
+    rows = []
+    for entry in listing:
+        for i, p in enumerate(entry["providers"]):
+            rows.append(
+                (
+                    entry["capability"] if i == 0 else "",
+                    p["name"],
+                    p["kind"],
+                    str(p["priority"]),
+                    p["origin"],
+                )
+            )
+    _table(("capability", "provider", "kind", "priority", "plugin"), rows)
+
+
+@cli.command()
+@global_options
+@handle_errors
+def doctor() -> None:
+    """Check the environment, the configuration and the plugins; exit 1 on any problem.
+
+    \b
+    Example:
+      hybrid doctor --config hybrid.toml
+    """
+    opts = _options()
+    config_path = opts.config or find_config()
+    with _system(opts) as system:
+        report = _diagnose(system, config_path)
+    if opts.json:
+        _emit_json(report)
+    else:
+        _print_report(report)
+    sys.exit(EXIT_OK if report["healthy"] else EXIT_FAILED)
+
+
+def _diagnose(system: Hybrid, config_path: Path | None) -> dict[str, Any]:
+    failed = [r.to_dict() for r in system.failures]
+    duplicates = [
+        r
+        for r in failed
+        if "registered by both" in (r["error"] or "") or "already provided by" in (r["error"] or "")
+    ]
+    return {
+        "environment": {
+            "python": platform.python_version(),
+            "implementation": platform.python_implementation(),
+            "platform": platform.platform(),
+            "hybrid_core": hybrid_core.__version__,
+            "executable": sys.executable,
+            "config": str(config_path) if config_path else None,
+        },
+        "plugins": len(system.plugins),
+        "providers": len(system.registry),
+        "capabilities": len(system.registry.capabilities()),
+        "failed_plugins": failed,
+        "duplicate_names": duplicates,
+        "problems": list(system.problems),
+        "sink_failures": dict(system.telemetry.sink_failures),
+        "healthy": not failed and not system.problems,
+    }
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    env = report["environment"]
+    click.echo(f"python       {env['python']} ({env['implementation']}) on {env['platform']}")
+    click.echo(f"hybrid_core  {env['hybrid_core']}")
+    click.echo(f"config       {env['config'] or '(none found; defaults)'}")
+    click.echo(
+        f"plugins      {report['plugins']}, providers {report['providers']}, "
+        f"capabilities {report['capabilities']}"
+    )
+    for record in report["failed_plugins"]:
+        click.echo(
+            f"FAILED plugin {record['name']} ({record['distribution'] or record['source']}): "
+            f"{record['error']}"
+        )
+    for problem in report["problems"]:
+        click.echo(f"PROBLEM {problem}")
+    click.echo("healthy" if report["healthy"] else "problems found")
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
+    for row in (header, *rows):
+        click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    try:
+        code = cli.main(args=argv, prog_name="hybrid", standalone_mode=False)
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx is not None else "hybrid"
+        click.echo(f"error: {exc.format_message()} (see '{command} --help')", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.Abort:  # pragma: no cover - interactive only
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

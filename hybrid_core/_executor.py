@@ -1,0 +1,135 @@
+"""Executors: where a blocking callable runs, so that nothing blocks the event loop.
+
+An executor takes a :class:`Call` (a callable with its arguments, picklable when the
+callable and arguments are) and returns its result to the awaiting coroutine. The local
+executor is the embedded default; a distributed one comes from a plugin through
+``hybrid_executors()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor as _PoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from types import MappingProxyType
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import attrs
+
+__all__ = ["Call", "Executor", "LocalExecutor"]
+
+Where = Literal["thread", "process"]
+_NO_KWARGS: Mapping[str, Any] = MappingProxyType({})
+
+
+@attrs.frozen
+class Call:
+    """A callable and its arguments, to run somewhere else.
+
+    ``where`` asks for a thread (blocking I/O, code that releases the GIL) or a process
+    (CPU-bound Python). For ``"process"`` the callable must be importable by name and the
+    arguments picklable.
+    """
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = _NO_KWARGS
+    where: Where = "thread"
+
+    def __call__(self) -> Any:
+        return self.fn(*self.args, **self.kwargs)
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Runs :class:`Call` objects off the event loop."""
+
+    name: str
+
+    async def asubmit(self, call: Call) -> Any:
+        """Run ``call`` and return its result (or raise its exception)."""
+
+    async def aclose(self) -> None:
+        """Release workers; calls already submitted finish first."""
+
+
+def _process_context() -> Any:
+    # fork is unsafe once threads exist (the thread pool, the host's own); forkserver starts
+    # workers from a clean single-threaded server where the platform has it.
+    if sys.platform != "win32" and "forkserver" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context("spawn")
+
+
+class LocalExecutor:
+    """The embedded default: a bounded thread pool, and a process pool on request.
+
+    Pools start on first use, so a system that never runs blocking work starts no thread.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str = "local",
+        max_threads: int | None = None,
+        max_processes: int | None = None,
+    ) -> None:
+        cpus = os.cpu_count() or 1
+        for what, value in (("max_threads", max_threads), ("max_processes", max_processes)):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise ValueError(f"LocalExecutor: {what} must be an int >= 1, not {value!r}")
+        self.name = name
+        self.max_threads = max_threads or min(32, cpus + 4)
+        self.max_processes = max_processes or cpus
+        self._threads: ThreadPoolExecutor | None = None
+        self._processes: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def _pool(self, where: Where) -> _PoolExecutor:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"executor {self.name!r} is closed")
+            if where == "process":
+                if self._processes is None:
+                    self._processes = ProcessPoolExecutor(
+                        self.max_processes, mp_context=_process_context()
+                    )
+                return self._processes
+            if self._threads is None:
+                self._threads = ThreadPoolExecutor(
+                    self.max_threads, thread_name_prefix=f"hybrid-{self.name}"
+                )
+            return self._threads
+
+    async def asubmit(self, call: Call) -> Any:
+        pool = self._pool(call.where)
+        loop = asyncio.get_running_loop()
+        if call.kwargs:
+            return await loop.run_in_executor(pool, call)
+        return await loop.run_in_executor(pool, call.fn, *call.args)
+
+    def close(self) -> None:
+        """Shut the pools down, waiting for running calls."""
+        with self._lock:
+            self._closed = True
+            pools = [p for p in (self._threads, self._processes) if p is not None]
+            self._threads = self._processes = None
+        for pool in pools:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    async def aclose(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.close)
+
+    def __repr__(self) -> str:
+        return (
+            f"<LocalExecutor {self.name!r} threads={self.max_threads} "
+            f"processes={self.max_processes}>"
+        )

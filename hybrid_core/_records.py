@@ -1,0 +1,186 @@
+"""Value records shared by every layer: engines, providers and their validation."""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import math
+import re
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from .exceptions import CapabilityNameError
+
+__all__ = ["Engine", "Provider", "ProviderKind", "check_capability_name"]
+
+_CAPABILITY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
+
+Handler = Callable[..., Any]
+
+
+def check_capability_name(name: object, *, owner: str = "") -> str:
+    """Return ``name`` if it is a dotted identifier, else raise CapabilityNameError."""
+    if not isinstance(name, str) or not _CAPABILITY.match(name):
+        raise CapabilityNameError(name, owner=owner)
+    return name
+
+
+def check_provider_name(name: object, what: str) -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(
+            f"{what} name {name!r} is not valid; use letters, digits, '_', '-' and '.', "
+            "starting with a letter or '_', e.g. 'acme.upper'"
+        )
+    return name
+
+
+def freeze_capabilities(value: object, *, owner: str) -> Mapping[str, int]:
+    """Check a capability -> priority mapping and return a read-only copy."""
+    if isinstance(value, str) or not isinstance(value, Mapping):
+        raise TypeError(
+            f"{owner}: capabilities must be a mapping of capability name to priority, "
+            f"e.g. {{'text.upper': 10}}, not {type(value).__name__}"
+        )
+    for cap, prio in value.items():
+        check_capability_name(cap, owner=owner)
+        if isinstance(prio, bool) or not isinstance(prio, int):
+            raise TypeError(f"{owner}: priority of capability {cap!r} must be an int, not {prio!r}")
+        if prio < 0:
+            raise ValueError(
+                f"{owner}: priority of capability {cap!r} is {prio}; priorities are "
+                "0 or more (higher is preferred)"
+            )
+    return MappingProxyType(dict(value))
+
+
+def _resources(value: object, *, owner: str) -> Mapping[str, float]:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{owner}: resources must be a mapping of pool name to amount")
+    for pool, amount in value.items():
+        if not isinstance(pool, str) or not pool:
+            raise TypeError(f"{owner}: resource pool names must be non-empty strings")
+        if isinstance(amount, bool) or not isinstance(amount, (int, float)):
+            raise TypeError(f"{owner}: resource {pool!r} must be a number, not {amount!r}")
+        if not math.isfinite(amount) or amount < 0:
+            raise ValueError(f"{owner}: resource {pool!r} must be finite and >= 0, not {amount}")
+    return MappingProxyType(dict(value))
+
+
+def _accepts_context(handler: Handler) -> bool:
+    """True when ``handler`` takes (payload, context), False when it takes (payload)."""
+    try:
+        sig = inspect.signature(handler)
+    except (TypeError, ValueError):
+        return True
+    positional = 0
+    for param in sig.parameters.values():
+        if param.kind is param.VAR_POSITIONAL:
+            return True
+        if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
+            positional += 1
+        elif param.kind is param.KEYWORD_ONLY and param.name == "context":
+            return True
+    return positional >= 2
+
+
+def _optional_callable(owner: str, what: str, value: object) -> None:
+    if value is not None and not callable(value):
+        raise TypeError(f"{owner}: {what} must be callable or None, not {value!r}")
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class Engine:
+    """A unit of work that serves named capabilities.
+
+    ``handler(payload, context)`` or ``handler(payload)`` does the work; it may be sync or
+    async. ``capabilities`` maps each capability name to a priority (0 or more, higher is
+    preferred). Set ``blocking=True`` for a sync handler that must run off the event loop
+    (CPU-heavy or blocking I/O); the system's executor runs it. ``resources`` says what one
+    call needs from the system's resource pools; ``timeout`` bounds one call in seconds.
+    ``start``/``stop`` (sync or async, no arguments) run when the system starts and closes;
+    ``health_check`` (sync or async, no arguments) returns truthy when the engine is healthy.
+    """
+
+    name: str
+    capabilities: Mapping[str, int]
+    handler: Handler
+    version: str = "0"
+    description: str = ""
+    max_concurrency: int | None = None
+    resources: Mapping[str, float] = attrs.field(factory=dict)
+    timeout: float | None = None
+    blocking: bool = False
+    health_check: Callable[[], Any] | None = None
+    start: Callable[[], Any] | None = None
+    stop: Callable[[], Any] | None = None
+    metadata: Mapping[str, Any] = attrs.field(factory=dict)
+    accepts_context: bool = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        name = check_provider_name(self.name, "engine")
+        owner = f"engine {name!r}"
+        caps = freeze_capabilities(self.capabilities, owner=owner)
+        if not caps:
+            raise ValueError(
+                f"{owner} serves no capability; give capabilities={{'some.capability': 10}}"
+            )
+        if not callable(self.handler):
+            raise TypeError(f"{owner}: handler must be callable, not {self.handler!r}")
+        if not isinstance(self.version, str):
+            raise TypeError(f"{owner}: version must be a string, not {self.version!r}")
+        mc = self.max_concurrency
+        if mc is not None and (isinstance(mc, bool) or not isinstance(mc, int) or mc < 1):
+            raise ValueError(f"{owner}: max_concurrency must be an int >= 1 or None, not {mc!r}")
+        t = self.timeout
+        if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not t > 0):
+            raise ValueError(f"{owner}: timeout must be a number of seconds > 0, not {t!r}")
+        for what in ("health_check", "start", "stop"):
+            _optional_callable(owner, what, getattr(self, what))
+        if not isinstance(self.metadata, Mapping):
+            raise TypeError(f"{owner}: metadata must be a mapping")
+        object.__setattr__(self, "capabilities", caps)
+        object.__setattr__(self, "resources", _resources(self.resources, owner=owner))
+        object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
+        object.__setattr__(self, "blocking", bool(self.blocking))
+        object.__setattr__(self, "accepts_context", _accepts_context(self.handler))
+
+    def __repr__(self) -> str:
+        return f"Engine(name={self.name!r}, capabilities={dict(self.capabilities)!r})"
+
+
+class ProviderKind(str, enum.Enum):
+    """What a provider is: an engine, a workflow, or a hybrid of both."""
+
+    ENGINE = "engine"
+    WORKFLOW = "workflow"
+    HYBRID = "hybrid"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@attrs.frozen(repr=False, eq=False)
+class Provider:
+    """A registry entry: something named that serves capabilities, and where it came from.
+
+    ``target`` is the engine or workflow object; ``origin`` names the plugin (or host code)
+    that registered it; ``seq`` is its registration order, which breaks priority ties.
+    """
+
+    kind: ProviderKind
+    name: str
+    capabilities: Mapping[str, int]
+    target: Any
+    origin: str
+    seq: int = 0
+
+    def priority(self, capability: str) -> int:
+        """The priority this provider declared for ``capability``."""
+        return self.capabilities[capability]
+
+    def __repr__(self) -> str:
+        return f"<Provider {self.kind.value} {self.name!r} from {self.origin!r}>"

@@ -1,0 +1,468 @@
+"""The ``Hybrid`` facade: plugins, registry, executor, strategies and telemetry in one object.
+
+A host holds one or several of these; two systems share no state. Building a system does
+nothing but check its configuration; :meth:`Hybrid.astart` (or ``async with``) loads the
+plugins, registers what they provide, starts engines and runs the startup hooks, exactly
+once. :meth:`Hybrid.aclose` undoes all of it, exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import threading
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import attrs
+from loguru import logger
+
+from ._builtin import BUILTIN_SINKS, BuiltinPlugin
+from ._config import Config, config_from_mapping, load_config
+from ._executor import Executor
+from ._plugins import PluginManager, PluginRecord, Selection, scan_entry_points
+from ._records import Engine, Provider, ProviderKind
+from ._registry import Registry
+from ._routing import RoutingStrategy
+from ._telemetry import Sink, TelemetryBus
+from .exceptions import PluginError, PluginValidationError, SystemStateError
+
+__all__ = ["Hybrid"]
+
+T = TypeVar("T")
+
+_NEW, _STARTING, _RUNNING, _CLOSED = "new", "starting", "running", "closed"
+
+
+@attrs.define
+class _Contribution:
+    """What one plugin added to the system, so that it can be taken out again."""
+
+    providers: list[str] = attrs.Factory(list)
+    strategies: list[str] = attrs.Factory(list)
+    executors: list[str] = attrs.Factory(list)
+    sinks: list[Sink] = attrs.Factory(list)
+
+
+def _check_engine(item: object) -> str | None:
+    return None if isinstance(item, Engine) else "is not a hybrid_core.Engine"
+
+
+def _check_workflow(item: object) -> str | None:
+    from ._workflow import Workflow
+
+    return None if isinstance(item, Workflow) else "is not a hybrid_core.Workflow"
+
+
+def _check_named(*methods: str) -> Callable[[object], str | None]:
+    def check(item: object) -> str | None:
+        name = getattr(item, "name", None)
+        if not isinstance(name, str) or not name:
+            return "has no 'name' string attribute"
+        missing = [m for m in methods if not callable(getattr(item, m, None))]
+        if missing:
+            return f"named {name!r} lacks method(s) {', '.join(missing)}"
+        return None
+
+    return check
+
+
+_check_strategy = _check_named("order")
+_check_sink = _check_named("handle", "flush", "close")
+_check_executor = _check_named("asubmit", "aclose")
+
+
+def _resolve_config(config: Config | Mapping[str, Any] | str | os.PathLike[str] | None) -> Config:
+    if config is None:
+        return Config()
+    if isinstance(config, Config):
+        return config
+    if isinstance(config, Mapping):
+        return config_from_mapping(config)
+    if isinstance(config, (str, os.PathLike)):
+        return load_config(config)
+    raise TypeError(
+        f"config must be a Config, a mapping, a path or None, not {type(config).__name__}"
+    )
+
+
+class Hybrid:
+    """The system a host embeds.
+
+    ``config`` is a :class:`Config`, a mapping shaped like ``hybrid.toml``, a path to a
+    TOML file, or None. ``plugins`` are plugin objects (modules or instances with
+    ``@hookimpl`` functions) registered before any entry point. ``entry_points=False``
+    skips the entry-point scan altogether (tests, hosts that pick their plugins).
+    ``strict`` (default: the config's ``[plugins] strict``) turns any plugin failure into
+    a :class:`PluginError` at start. ``only``/``disable`` override the config's
+    selection; ``env`` (default ``os.environ``) is where ``HYBRID_CORE_PLUGINS`` is read.
+    ``sinks`` are attached in addition to those the configuration asks for.
+    """
+
+    def __init__(
+        self,
+        config: Config | Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        *,
+        plugins: Sequence[object] = (),
+        entry_points: bool = True,
+        strict: bool | None = None,
+        only: Sequence[str] | None = None,
+        disable: Sequence[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        sinks: Sequence[Sink] = (),
+    ) -> None:
+        self.config = _resolve_config(config)
+        pc = self.config.plugins
+        self.strict = pc.strict if strict is None else strict
+        self._selection = Selection.resolve(
+            pc.only if only is None else only,
+            pc.disable if disable is None else disable,
+            os.environ if env is None else env,
+        )
+        self._explicit = tuple(plugins)
+        self._entry_points = entry_points
+        self._extra_sinks = tuple(sinks)
+        self.registry = Registry()
+        self.telemetry = TelemetryBus()
+        self.strategies: dict[str, RoutingStrategy] = {}
+        self.executors: dict[str, Executor] = {}
+        self.problems: list[str] = []
+        self._manager = PluginManager()
+        self._contrib: dict[str, _Contribution] = {}
+        self._started_engines: list[Engine] = []
+        self._state = _NEW
+        self._lock = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_lock = threading.Lock()
+
+    # -- what the host reads --------------------------------------------------------------
+
+    @property
+    def plugins(self) -> list[PluginRecord]:
+        """Every plugin the system saw, in load order, with its status."""
+        return list(self._manager.records.values())
+
+    @property
+    def failures(self) -> list[PluginRecord]:
+        """The plugins that failed to load or start."""
+        return [r for r in self._manager.records.values() if r.status == "failed"]
+
+    @property
+    def running(self) -> bool:
+        return self._state == _RUNNING
+
+    @property
+    def executor(self) -> Executor:
+        """The executor that runs blocking work, chosen by ``[executor] name``."""
+        self._require_running()
+        return self.executors.get(self.config.executor.name) or self.executors["local"]
+
+    def _require_running(self) -> None:
+        if self._state != _RUNNING:
+            raise SystemStateError(
+                f"the system is {self._state}; use 'async with Hybrid(...) as system' "
+                "or call 'await system.astart()' first"
+            )
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def astart(self) -> Hybrid:
+        """Load plugins, register what they give, start engines, run startup hooks."""
+        async with self._lock:
+            if self._state == _RUNNING:
+                return self
+            if self._state != _NEW:
+                raise SystemStateError(
+                    f"a {self._state} system cannot start again; build a new one"
+                )
+            self._state = _STARTING
+            try:
+                self._load_plugins()
+                for record in self._manager.loaded():
+                    self._absorb(record)
+                self._attach_sinks()
+                self._check_executor()
+                await self._start_engines()
+                self._run_startup_hooks()
+                self._report_failures()
+                if self.strict:
+                    self._raise_if_failed()
+            except BaseException:
+                await self._close()
+                self._state = _CLOSED
+                raise
+            self._state = _RUNNING
+            return self
+
+    async def aclose(self) -> None:
+        """Run shutdown hooks, stop engines, close executors and sinks; once only."""
+        async with self._lock:
+            if self._state in (_RUNNING, _STARTING):
+                await self._close()
+            self._state = _CLOSED
+
+    async def __aenter__(self) -> Hybrid:
+        return await self.astart()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def start(self) -> Hybrid:
+        """Synchronous twin of :meth:`astart`."""
+        return self._sync(self.astart)
+
+    def close(self) -> None:
+        """Synchronous twin of :meth:`aclose`."""
+        self._sync(self.aclose)
+        with self._loop_lock:
+            if self._loop is not None:
+                self._loop.close()
+                self._loop = None
+
+    def __enter__(self) -> Hybrid:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- loading --------------------------------------------------------------------------
+
+    def _load_plugins(self) -> None:
+        manager = self._manager
+        manager.add(BuiltinPlugin(self.config.executor), "builtin", source="builtin")
+        for index, plugin in enumerate(self._explicit):
+            manager.add(plugin, _plugin_name(plugin, index), source="explicit")
+        if self._entry_points:
+            self._load_entry_points()
+
+    def _load_entry_points(self) -> None:
+        sel = self._selection
+        refs = scan_entry_points()
+        for ref in refs:
+            if sel.only is not None and ref.name not in sel.only:
+                self._manager.record_disabled(ref, f"not listed in {sel.origin}")
+            elif ref.name in sel.disable:
+                self._manager.record_disabled(ref, "listed in [plugins] disable")
+            else:
+                self._manager.add_entry_point(ref)
+        installed = [r.name for r in refs]
+        for name in sel.only or ():
+            if name not in installed:
+                self._manager.record_missing(name, installed, sel.origin)
+
+    def _absorb(self, record: PluginRecord) -> None:
+        """Collect everything one plugin gives and register it, all or nothing."""
+        manager, name = self._manager, record.name
+        try:
+            engines = manager.collect(record, "hybrid_engines", _check_engine)
+            workflows = manager.collect(record, "hybrid_workflows", _check_workflow)
+            strategies = manager.collect(record, "hybrid_routing_strategies", _check_strategy)
+            executors = manager.collect(record, "hybrid_executors", _check_executor)
+            sinks = manager.collect(
+                record,
+                "hybrid_telemetry_sinks",
+                _check_sink,
+                {"settings": self.config.telemetry},
+            )
+            self._check_unique("routing strategy", self.strategies, strategies, name)
+            self._check_unique("executor", self.executors, executors, name)
+            entries = [(ProviderKind.ENGINE, e.name, e.capabilities, e) for e in engines]
+            entries += [(ProviderKind.WORKFLOW, w.name, w.capabilities, w) for w in workflows]
+            providers = self.registry.register_many(entries, origin=name)
+        except Exception as exc:  # noqa: BLE001 - one plugin never breaks the others
+            self._fail(record, exc)
+            return
+        contribution = self._contrib.setdefault(name, _Contribution())
+        contribution.providers = [p.name for p in providers]
+        for strategy in strategies:
+            self.strategies[strategy.name] = strategy
+            contribution.strategies.append(strategy.name)
+        for executor in executors:
+            self.executors[executor.name] = executor
+            contribution.executors.append(executor.name)
+        contribution.sinks = list(sinks)
+
+    def _check_unique(
+        self, what: str, existing: Mapping[str, object], new: Iterable[Any], origin: str
+    ) -> None:
+        seen: set[str] = set()
+        for item in new:
+            owner = self._owner_of(what, item.name)
+            if item.name in existing or item.name in seen:
+                raise PluginValidationError(
+                    origin,
+                    f"{what} {item.name!r} is already provided by {owner or origin!r}; "
+                    "rename it or disable one plugin",
+                )
+            seen.add(item.name)
+
+    def _owner_of(self, what: str, name: str) -> str | None:
+        attr = "strategies" if what == "routing strategy" else "executors"
+        for plugin, contribution in self._contrib.items():
+            if name in getattr(contribution, attr):
+                return plugin
+        return None
+
+    def _fail(self, record: PluginRecord, error: BaseException) -> None:
+        """Mark a plugin failed and take out everything it had added."""
+        record.fail(error)
+        logger.warning("plugin {!r} failed: {}", record.name, record.error)
+        contribution = self._contrib.pop(record.name, None)
+        if contribution is not None:
+            for provider in contribution.providers:
+                if provider in self.registry:
+                    self.registry.unregister(provider)
+            for strategy in contribution.strategies:
+                self.strategies.pop(strategy, None)
+            for executor in contribution.executors:
+                self.executors.pop(executor, None)
+            for sink in contribution.sinks:
+                self.telemetry.detach(sink)
+        self._manager.unregister(record)
+
+    def _attach_sinks(self) -> None:
+        names = set()
+        for contribution in self._contrib.values():
+            for sink in contribution.sinks:
+                self.telemetry.attach(sink)
+                names.add(sink.name)
+        for sink in self._extra_sinks:
+            self.telemetry.attach(sink)
+        for wanted in self.config.telemetry.get("sinks", ()):
+            if wanted not in names:
+                self.problems.append(
+                    f"telemetry.sinks: no plugin provides a sink named {wanted!r} "
+                    f"(built-in sinks: {', '.join(BUILTIN_SINKS)})"
+                )
+
+    def _check_executor(self) -> None:
+        name = self.config.executor.name
+        if name not in self.executors:
+            self.problems.append(
+                f"executor.name: no plugin provides an executor named {name!r} "
+                f"(available: {', '.join(sorted(self.executors))}); using 'local'"
+            )
+
+    async def _start_engines(self) -> None:
+        for provider in self.registry.of_kind(ProviderKind.ENGINE):
+            engine: Engine = provider.target
+            if engine.start is None:
+                self._started_engines.append(engine)
+                continue
+            try:
+                await _maybe_await(engine.start())
+            except Exception as exc:  # noqa: BLE001
+                record = self._manager.records[provider.origin]
+                error = PluginError(
+                    record.name,
+                    f"engine {engine.name!r} failed to start: {type(exc).__name__}: {exc}",
+                )
+                error.__cause__ = exc
+                self._fail(record, error)
+                continue
+            self._started_engines.append(engine)
+
+    def _run_startup_hooks(self) -> None:
+        for record in self._manager.loaded():
+            try:
+                self._manager.call(record, "hybrid_startup", {"system": self})
+            except Exception as exc:  # noqa: BLE001
+                self._fail(record, exc)
+
+    def _report_failures(self) -> None:
+        for record in self.failures:
+            if self.telemetry.enabled:
+                self.telemetry.emit(
+                    "plugin.load_failed",
+                    plugin=record.name,
+                    distribution=record.distribution,
+                    version=record.version,
+                    error=record.error,
+                )
+        for problem in self.problems:
+            logger.warning("configuration problem: {}", problem)
+
+    def _raise_if_failed(self) -> None:
+        lines = [f"{r.name}: {r.error}" for r in self.failures] + self.problems
+        if lines:
+            raise PluginError(
+                "strict mode",
+                f"{len(lines)} problem(s) while loading plugins:\n  " + "\n  ".join(lines),
+            )
+
+    # -- closing --------------------------------------------------------------------------
+
+    async def _close(self) -> None:
+        for record in reversed(self._manager.loaded()):
+            try:
+                self._manager.call(record, "hybrid_shutdown", {"system": self})
+            except Exception as exc:  # noqa: BLE001 - every plugin gets to shut down
+                logger.warning("plugin {!r}: {}", record.name, exc)
+                self.problems.append(str(exc))
+        for engine in reversed(self._started_engines):
+            if engine.stop is not None:
+                try:
+                    await _maybe_await(engine.stop())
+                except Exception as exc:  # noqa: BLE001
+                    message = f"engine {engine.name!r} failed to stop: {type(exc).__name__}: {exc}"
+                    logger.warning(message)
+                    self.problems.append(message)
+        self._started_engines.clear()
+        for executor in self.executors.values():
+            try:
+                await executor.aclose()
+            except Exception as exc:  # noqa: BLE001
+                self.problems.append(f"executor {executor.name!r} failed to close: {exc}")
+        self.telemetry.close()
+
+    # -- sync bridging --------------------------------------------------------------------
+
+    def _sync(self, fn: Callable[[], Awaitable[T]]) -> T:
+        """Run a coroutine to completion from sync code.
+
+        With no event loop running in this thread, it runs on the system's own loop. With
+        one running (a notebook, an async host calling sync code), it runs on that same
+        private loop in a worker thread, because blocking the running loop would deadlock.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return self._on_own_loop(fn)
+        with ThreadPoolExecutor(1, thread_name_prefix="hybrid-sync") as pool:
+            return pool.submit(self._on_own_loop, fn).result()
+
+    def _on_own_loop(self, fn: Callable[[], Awaitable[T]]) -> T:
+        with self._loop_lock:
+            if self._loop is None or self._loop.is_closed():
+                self._loop = asyncio.new_event_loop()
+            loop = self._loop
+        return loop.run_until_complete(_as_coroutine(fn))
+
+    def providers(self, capability: str) -> tuple[Provider, ...]:
+        """Providers of ``capability``, best first; shorthand for the registry's lookup."""
+        return self.registry.providers(capability)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Hybrid {self._state} plugins={len(self._manager.records)} "
+            f"providers={len(self.registry)}>"
+        )
+
+
+async def _as_coroutine(fn: Callable[[], Awaitable[T]]) -> T:
+    return await fn()
+
+
+async def _maybe_await(value: Any) -> Any:
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+def _plugin_name(plugin: object, index: int) -> str:
+    name = getattr(plugin, "name", None) or getattr(plugin, "__name__", None)
+    if isinstance(name, str) and name:
+        return name
+    return f"{type(plugin).__name__.lower()}-{index}"

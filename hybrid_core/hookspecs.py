@@ -1,0 +1,67 @@
+"""The hooks a hybrid_core plugin can implement.
+
+A plugin is a module (or object) named by an entry point in the group ``hybrid_core``,
+whose functions are marked ``@hybrid_core.hookimpl``. Every hook is synchronous and is
+called once per system; the objects it returns may have async methods. Collection hooks
+return a list (empty when there is nothing to give); returning anything else, or raising,
+marks the plugin as failed without affecting the other plugins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._markers import hookspec
+
+if TYPE_CHECKING:
+    from ._executor import Executor
+    from ._records import Engine
+    from ._routing import RoutingStrategy
+    from ._system import Hybrid
+    from ._telemetry import Sink
+
+__all__ = [
+    "hybrid_engines",
+    "hybrid_executors",
+    "hybrid_routing_strategies",
+    "hybrid_shutdown",
+    "hybrid_startup",
+    "hybrid_telemetry_sinks",
+    "hybrid_workflows",
+]
+
+
+@hookspec
+def hybrid_engines() -> Sequence[Engine]:
+    """Return the engines this plugin provides, as a list of :class:`hybrid_core.Engine`."""
+
+
+@hookspec
+def hybrid_workflows() -> Sequence[Any]:
+    """Return the workflows this plugin provides; each is registered under its name."""
+
+
+@hookspec
+def hybrid_routing_strategies() -> Sequence[RoutingStrategy]:
+    """Return routing strategies, objects with a ``name`` and an ``order()`` method."""
+
+
+@hookspec
+def hybrid_telemetry_sinks(settings: Mapping[str, Any]) -> Sequence[Sink]:
+    """Return the telemetry sinks to attach, given the ``[telemetry]`` settings."""
+
+
+@hookspec
+def hybrid_executors() -> Sequence[Executor]:
+    """Return executors, objects with a ``name`` and ``asubmit``/``aclose`` methods."""
+
+
+@hookspec
+def hybrid_startup(system: Hybrid) -> None:
+    """Called once when ``system`` has started, after every provider is registered."""
+
+
+@hookspec
+def hybrid_shutdown(system: Hybrid) -> None:
+    """Called once when ``system`` closes, before engines stop and sinks close."""

@@ -1,0 +1,123 @@
+"""The ``hybrid`` CLI through the real executable in a subprocess."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from clitools import run_hybrid
+
+BROKEN_PLUGIN = "import not_a_module_anywhere\n"
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    """A folder with one broken and one good plugin distribution, for PYTHONPATH."""
+    folder = tmp_path / "site"
+    folder.mkdir()
+    (folder / "cli_broken.py").write_text(BROKEN_PLUGIN)
+    (folder / "cli_good.py").write_text(
+        "import hybrid_core\n"
+        "@hybrid_core.hookimpl\n"
+        "def hybrid_engines():\n"
+        "    return [hybrid_core.Engine(name='good.echo', capabilities={'text.echo': 3},\n"
+        "                               handler=lambda p: p)]\n"
+    )
+    for name in ("cli_broken", "cli_good"):
+        info = folder / f"{name}-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+        (info / "entry_points.txt").write_text(f"[hybrid_core]\n{name} = {name}\n")
+    return folder
+
+
+def test_plugins_json_lists_required_keys(site: Path) -> None:
+    result = run_hybrid("plugins", "--json", env={"PYTHONPATH": str(site)})
+    assert result.returncode == 0, result.stderr
+    records = {r["name"]: r for r in json.loads(result.stdout)}
+    for record in records.values():
+        assert {"name", "distribution", "version", "hooks", "status", "error"} <= set(record)
+    assert records["cli_good"]["status"] == "loaded"
+    assert records["cli_good"]["hooks"] == ["hybrid_engines"]
+    broken = records["cli_broken"]
+    assert broken["status"] == "failed" and "not_a_module_anywhere" in broken["error"]
+    assert (broken["distribution"], broken["version"]) == ("cli_broken", "1.0")
+
+
+def test_plugins_table_shows_failures_on_stderr(site: Path) -> None:
+    result = run_hybrid("plugins", env={"PYTHONPATH": str(site)})
+    assert result.returncode == 0
+    assert "cli_good" in result.stdout and "failed" in result.stdout
+    assert "cli_broken failed: plugin 'cli_broken': failed to import" in result.stderr
+
+
+def test_capabilities_json_and_table(site: Path) -> None:
+    result = run_hybrid("--json", "capabilities", env={"PYTHONPATH": str(site)})
+    listing = {e["capability"]: e["providers"] for e in json.loads(result.stdout)}
+    assert listing["text.echo"] == [
+        {"kind": "engine", "name": "good.echo", "priority": 3, "origin": "cli_good"}
+    ]
+    table = run_hybrid("capabilities", env={"PYTHONPATH": str(site)})
+    assert "text.echo" in table.stdout and "good.echo" in table.stdout
+
+
+def test_doctor_exits_1_when_a_plugin_failed_and_0_when_healthy(site: Path) -> None:
+    sick = run_hybrid("doctor", env={"PYTHONPATH": str(site)})
+    assert sick.returncode == 1
+    assert "FAILED plugin cli_broken" in sick.stdout
+    healthy = run_hybrid(
+        "doctor", "--json", env={"PYTHONPATH": str(site), "HYBRID_CORE_PLUGINS": "cli_good"}
+    )
+    assert healthy.returncode == 0, healthy.stdout
+    assert json.loads(healthy.stdout)["healthy"] is True
+
+
+def test_strict_turns_a_plugin_failure_into_exit_2(site: Path) -> None:
+    result = run_hybrid("plugins", "--strict", env={"PYTHONPATH": str(site)})
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: plugin 'strict mode': 1 problem(s)")
+    assert "Traceback" not in result.stderr
+
+
+def test_env_var_naming_a_missing_plugin(site: Path) -> None:
+    result = run_hybrid(
+        "plugins", "--json", env={"PYTHONPATH": str(site), "HYBRID_CORE_PLUGINS": "cli_goood"}
+    )
+    records = {r["name"]: r for r in json.loads(result.stdout)}
+    assert "did you mean 'cli_good'?" in records["cli_goood"]["error"]
+    assert records["cli_good"]["status"] == "disabled"
+
+
+def test_invalid_toml_config_is_exit_2_with_one_message(tmp_path: Path) -> None:
+    config = tmp_path / "hybrid.toml"
+    config.write_text("[plugins\n")
+    result = run_hybrid("plugins", "--config", str(config))
+    assert result.returncode == 2
+    assert f"{config}: is not valid TOML" in result.stderr
+    assert "Traceback" not in result.stderr
+    found = run_hybrid("doctor", cwd=tmp_path)  # discovered by the upward search
+    assert found.returncode == 2 and "is not valid TOML" in found.stderr
+
+
+def test_verbose_shows_the_traceback(tmp_path: Path) -> None:
+    config = tmp_path / "hybrid.toml"
+    config.write_text("[plugins]\nonly = 3\n")
+    result = run_hybrid("-v", "plugins", "--config", str(config))
+    assert result.returncode == 2 and "Traceback" in result.stderr
+    assert "plugins.only: must be a list of names" in result.stderr
+
+
+@pytest.mark.parametrize("args", [("plugins", "--bogus"), ("nosuchverb",), ("plugins", "--config")])
+def test_usage_errors_are_one_line_and_exit_2(args: tuple[str, ...]) -> None:
+    result = run_hybrid(*args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+
+
+def test_global_options_work_after_the_verb_and_help_has_examples() -> None:
+    assert run_hybrid("plugins", "--json", "-q").returncode == 0
+    for verb in ("plugins", "capabilities", "doctor"):
+        help_text = run_hybrid(verb, "--help").stdout
+        assert "Example" in help_text and "--config" in help_text

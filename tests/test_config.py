@@ -1,0 +1,71 @@
+"""Configuration files: discovery, parsing errors, and checks that list every problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hybrid_core import ConfigError, find_config, load_config
+from hybrid_core._config import config_from_mapping
+
+
+def test_invalid_toml_names_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "hybrid.toml"
+    path.write_text("[plugins\nonly = [\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    (problem,) = info.value.problems
+    assert problem.file == str(path)
+    assert "is not valid TOML" in problem.message and "line 1" in problem.message
+
+
+def test_missing_file_and_directory(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_config(tmp_path)
+
+
+def test_every_problem_is_reported_at_once_with_key_paths() -> None:
+    with pytest.raises(ConfigError) as info:
+        config_from_mapping(
+            {
+                "plugin": {},
+                "plugins": {"only": "pyast", "strict": "yes", "disabel": []},
+                "executor": {"max_threads": 0},
+            },
+            source="hybrid.toml",
+        )
+    lines = str(info.value).splitlines()
+    assert "hybrid.toml: plugin: unknown key (did you mean 'plugins'?)" in lines
+    assert any(
+        line.startswith("hybrid.toml: plugins.only: must be a list of names") for line in lines
+    )
+    assert any(
+        line.startswith("hybrid.toml: plugins.strict: must be true or false") for line in lines
+    )
+    assert "hybrid.toml: plugins.disabel: unknown key (did you mean 'disable'?)" in lines
+    assert any(
+        line.startswith("hybrid.toml: executor.max_threads: must be a whole number")
+        for line in lines
+    )
+    assert len(lines) == 5
+
+
+def test_sections_must_be_tables() -> None:
+    with pytest.raises(ConfigError, match="plugins: must be a table, not a list"):
+        config_from_mapping({"plugins": []})
+
+
+def test_find_config_searches_upward(tmp_path: Path) -> None:
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    assert find_config(deep) is None
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    assert find_config(deep) is None
+    (tmp_path / "pyproject.toml").write_text("[tool.hybrid.plugins]\nstrict = true\n")
+    assert find_config(deep) == tmp_path / "pyproject.toml"
+    assert load_config(tmp_path / "pyproject.toml").plugins.strict is True
+    (tmp_path / "a" / "hybrid.toml").write_text("")
+    assert find_config(deep) == tmp_path / "a" / "hybrid.toml"
