@@ -12,7 +12,7 @@ from typing import Any
 from ._config import ExecutorConfig
 from ._executor import Executor, LocalExecutor
 from ._markers import hookimpl
-from ._routing import PriorityStrategy, RoutingStrategy
+from ._routing import RoutingStrategy, builtin_strategies
 from ._telemetry import InMemorySink, LoguruSink, Sink
 
 __all__ = ["BuiltinPlugin"]
@@ -37,7 +37,7 @@ class BuiltinPlugin:
 
     @hookimpl
     def hybrid_routing_strategies(self) -> Sequence[RoutingStrategy]:
-        return [PriorityStrategy()]
+        return builtin_strategies()
 
     @hookimpl
     def hybrid_telemetry_sinks(self, settings: Mapping[str, Any]) -> Sequence[Sink]:

@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from ._router import RoutingPolicy
 from .exceptions import ConfigError, ConfigProblem
 
 __all__ = ["Config", "ExecutorConfig", "PluginsConfig", "find_config", "load_config"]
@@ -50,6 +51,8 @@ class Config:
     plugins: PluginsConfig = PluginsConfig()
     executor: ExecutorConfig = ExecutorConfig()
     telemetry: Mapping[str, Any] = _EMPTY
+    routing: RoutingPolicy = RoutingPolicy()
+    resources: Mapping[str, float] = _EMPTY
     source: str | None = None
 
 
@@ -128,7 +131,7 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
-_SECTIONS = ("plugins", "executor", "telemetry")
+_SECTIONS = ("plugins", "executor", "telemetry", "routing", "resources")
 
 
 def config_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>") -> Config:
@@ -141,9 +144,18 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>") -
     plugins = _plugins(check, check.table(data, "plugins"))
     executor = _executor(check, check.table(data, "executor"))
     telemetry = _telemetry(check, check.table(data, "telemetry"))
+    routing = _routing(check, check.table(data, "routing"))
+    resources = _resources(check, check.table(data, "resources"))
     if check.problems:
         raise ConfigError(check.problems)
-    return Config(plugins=plugins, executor=executor, telemetry=telemetry, source=source)
+    return Config(
+        plugins=plugins,
+        executor=executor,
+        telemetry=telemetry,
+        routing=routing,
+        resources=resources,
+        source=source,
+    )
 
 
 def _plugins(check: _Checker, data: Mapping[str, Any]) -> PluginsConfig:
@@ -173,6 +185,67 @@ def _telemetry(check: _Checker, data: Mapping[str, Any]) -> Mapping[str, Any]:
     sinks = check.names(data, "sinks", "telemetry.sinks")
     out = dict(data)
     out["sinks"] = list(sinks or ())
+    return MappingProxyType(out)
+
+
+_ROUTING_NUMBERS = {
+    # key: (smallest allowed, largest allowed or None)
+    "backoff": (0.0, None),
+    "factor": (1.0, None),
+    "max_backoff": (0.0, None),
+    "jitter": (0.0, 1.0),
+    "retry_budget": (0.0, None),
+    "min_retries_per_second": (0.0, None),
+    "cooldown": (0.0, None),
+    "max_cooldown": (0.0, None),
+    "latency_tau": (0.001, None),
+}
+_ROUTING_COUNTS = ("retries", "cooldown_after")
+
+
+def _routing(check: _Checker, data: Mapping[str, Any]) -> RoutingPolicy:
+    known = ("strategy", "capabilities", *_ROUTING_COUNTS, *_ROUTING_NUMBERS)
+    check.unknown_keys(data, "routing", known)
+    options: dict[str, Any] = {}
+    strategy = data.get("strategy")
+    if strategy is not None:
+        if isinstance(strategy, str) and strategy:
+            options["strategy"] = strategy
+        else:
+            check.problem("routing.strategy", f"must be a strategy name, not {_kind(strategy)}")
+    per_cap = check.table(data, "capabilities") if "capabilities" in data else _EMPTY
+    bad = [k for k, v in per_cap.items() if not isinstance(v, str)]
+    for key in bad:
+        check.problem(f"routing.capabilities.{key}", "must be a strategy name")
+    options["capability_strategies"] = {k: v for k, v in per_cap.items() if k not in bad}
+    for key in _ROUTING_COUNTS:
+        value = data.get(key)
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                check.problem(f"routing.{key}", f"must be a whole number >= 0, not {_kind(value)}")
+            else:
+                options[key] = value
+    for key, (low, high) in _ROUTING_NUMBERS.items():
+        value = data.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            check.problem(f"routing.{key}", f"must be a number, not {_kind(value)}")
+        elif value < low or (high is not None and value > high):
+            limits = f"between {low:g} and {high:g}" if high is not None else f">= {low:g}"
+            check.problem(f"routing.{key}", f"must be {limits}, not {value}")
+        else:
+            options[key] = float(value)
+    return RoutingPolicy(**options)
+
+
+def _resources(check: _Checker, data: Mapping[str, Any]) -> Mapping[str, float]:
+    out: dict[str, float] = {}
+    for name, size in data.items():
+        if isinstance(size, bool) or not isinstance(size, (int, float)) or not size > 0:
+            check.problem(f"resources.{name}", f"must be a number > 0, not {_kind(size)}")
+        else:
+            out[name] = float(size)
     return MappingProxyType(out)
 
 

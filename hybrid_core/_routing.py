@@ -1,48 +1,307 @@
-"""The routing-strategy protocol and the built-in ``priority`` strategy."""
+"""Routing strategies and the live per-provider statistics they read.
+
+A strategy receives the candidates for a request, already ordered by priority and with
+cooled-down providers taken out, and returns them in the order they should be tried,
+each optionally with a score (lower or higher is the strategy's business; the score is
+shown in ``route.decision`` events and by ``explain``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+import itertools
+import math
+import random
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Union, runtime_checkable
 
 import attrs
 
 from ._context import ExecutionContext
 from ._records import Provider
 
-__all__ = ["PriorityStrategy", "RouteRequest", "RoutingStrategy"]
+if TYPE_CHECKING:
+    from ._resources import ResourcePools
+
+__all__ = [
+    "LeastLoadedStrategy",
+    "PerformanceStrategy",
+    "PriorityStrategy",
+    "ProviderStats",
+    "ResourceAwareStrategy",
+    "RoundRobinStrategy",
+    "RouteRequest",
+    "RoutingStrategy",
+    "builtin_strategies",
+]
+
+CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
+
+
+class ProviderStats:
+    """Live statistics of one provider, updated by the router after every call.
+
+    ``latency`` is a peak-EWMA: a slower sample replaces it at once, faster samples pull
+    it down with time constant ``tau`` seconds, so a provider that turns slow is seen at
+    once and one that recovers is believed gradually. ``error_rate`` is an EWMA of
+    failures (1) and successes (0) over about the last 20 calls.
+    """
+
+    __slots__ = (
+        "_latency_at",
+        "calls",
+        "consecutive_failures",
+        "cooldown_until",
+        "error_rate",
+        "failures",
+        "in_flight",
+        "last_used",
+        "latency",
+        "max_concurrency",
+        "probing",
+        "state",
+        "tau",
+    )
+
+    def __init__(self, max_concurrency: int | None = None, *, tau: float = 10.0) -> None:
+        self.max_concurrency = max_concurrency
+        self.in_flight = 0
+        self.calls = 0
+        self.failures = 0
+        self.consecutive_failures = 0
+        self.latency = 0.0
+        self._latency_at = 0.0
+        self.error_rate = 0.0
+        self.state = CLOSED
+        self.cooldown_until = 0.0
+        self.probing = False
+        self.last_used = 0.0
+        self.tau = tau
+
+    @property
+    def load(self) -> float:
+        """In-flight calls relative to max concurrency (in-flight alone without a limit)."""
+        if self.max_concurrency:
+            return self.in_flight / self.max_concurrency
+        return float(self.in_flight)
+
+    def latency_now(self, now: float) -> float:
+        """The peak-EWMA latency, decayed for the time since it was last updated."""
+        if not self.calls:
+            return 0.0
+        idle = now - self._latency_at
+        return self.latency * math.exp(-idle / self.tau) if idle > 0 else self.latency
+
+    def record(self, seconds: float, ok: bool, now: float) -> None:
+        """Fold one finished call into the statistics."""
+        self.calls += 1
+        self.last_used = now
+        if seconds > self.latency or self.calls == 1:
+            self.latency = seconds
+        else:
+            weight = math.exp(-max(now - self._latency_at, 0.0) / self.tau)
+            self.latency = self.latency * weight + seconds * (1 - weight)
+        self._latency_at = now
+        self.error_rate += ((0.0 if ok else 1.0) - self.error_rate) / 20.0
+        if ok:
+            self.consecutive_failures = 0
+        else:
+            self.failures += 1
+            self.consecutive_failures += 1
+
+    def snapshot(self, now: float | None = None) -> dict[str, Any]:
+        """The statistics as plain data."""
+        now = time.monotonic() if now is None else now
+        return {
+            "in_flight": self.in_flight,
+            "max_concurrency": self.max_concurrency,
+            "calls": self.calls,
+            "failures": self.failures,
+            "latency_ms": round(self.latency_now(now) * 1000, 3),
+            "error_rate": round(self.error_rate, 4),
+            "state": self.state,
+        }
+
+    def __repr__(self) -> str:
+        return f"<ProviderStats {self.snapshot()}>"
 
 
 @attrs.frozen
 class RouteRequest:
-    """What is being asked for: a capability, its payload, and the caller's context."""
+    """What is being asked for, and what a strategy may read to decide.
+
+    ``stats`` maps provider names to their live :class:`ProviderStats`; ``resources``
+    are the system's pools (None when the request is not routed by a system).
+    """
 
     capability: str
     payload: Any
     context: ExecutionContext | None = None
+    stats: Mapping[str, ProviderStats] = attrs.field(factory=dict)
+    resources: ResourcePools | None = None
+
+
+Scored = tuple[Provider, float]
+Ordered = Sequence[Union[Provider, Scored]]
 
 
 @runtime_checkable
 class RoutingStrategy(Protocol):
     """Orders candidate providers for a request, best first.
 
-    ``candidates`` arrive ordered by priority (highest first, ties in registration order).
-    A strategy returns them, or a subset of them, in the order they should be tried.
+    ``candidates`` arrive ordered by priority (highest first, ties in registration order)
+    with cooled-down providers removed. Return them, or a subset, in the order to try,
+    each item a provider or a ``(provider, score)`` pair.
     """
 
     name: str
 
-    def order(self, candidates: Sequence[Provider], request: RouteRequest) -> Sequence[Provider]:
+    def order(self, candidates: Sequence[Provider], request: RouteRequest) -> Ordered:
         """Return the candidates to try, best first."""
 
 
 class PriorityStrategy:
-    """Try providers by declared priority, highest first; ties in registration order."""
+    """The highest declared priority first; among equals, the one registered first."""
 
     name = "priority"
 
-    def order(self, candidates: Sequence[Provider], request: RouteRequest) -> Sequence[Provider]:
-        return candidates
+    def order(self, candidates: Sequence[Provider], request: RouteRequest) -> Ordered:
+        cap = request.capability
+        return [(p, float(p.capabilities[cap])) for p in candidates]
 
-    def __repr__(self) -> str:
-        return "<PriorityStrategy>"
+
+class RoundRobinStrategy:
+    """Each request of a capability starts one provider further along; the rest follow."""
+
+    name = "round_robin"
+
+    def __init__(self) -> None:
+        self._counters: dict[str, itertools.count[int]] = {}
+
+    def order(self, candidates: Sequence[Provider], request: RouteRequest) -> Ordered:
+        counter = self._counters.get(request.capability)
+        if counter is None:
+            counter = self._counters.setdefault(request.capability, itertools.count())
+        start = next(counter) % len(candidates)
+        rotated = [*candidates[start:], *candidates[:start]]
+        return [(p, float(i)) for i, p in enumerate(rotated)]
+
+
+class LeastLoadedStrategy:
+    """Power of two choices: of two random candidates, the one with less load relative
+    to its max concurrency; the others follow by load. O(1) for the choice itself."""
+
+    name = "least_loaded"
+
+    def __init__(self, rng: random.Random | None = None) -> None:
+        self._rng = rng or random.Random()
+
+    def order(self, candidates: Sequence[Provider], request: RouteRequest) -> Ordered:
+        stats = request.stats
+        load = {p.name: _load(stats, p) for p in candidates}
+        if len(candidates) <= 2:
+            return sorted(((p, load[p.name]) for p in candidates), key=lambda s: s[1])
+        a, b = self._rng.sample(range(len(candidates)), 2)
+        first = (
+            candidates[a]
+            if load[candidates[a].name] <= load[candidates[b].name]
+            else (candidates[b])
+        )
+        rest = sorted((p for p in candidates if p is not first), key=lambda p: load[p.name])
+        return [(first, load[first.name]), *((p, load[p.name]) for p in rest)]
+
+
+def _load(stats: Mapping[str, ProviderStats], provider: Provider) -> float:
+    s = stats.get(provider.name)
+    return s.load if s is not None else 0.0
+
+
+class PerformanceStrategy:
+    """Lowest expected cost first: peak-EWMA latency times (in-flight + 1), times
+    (1 + ``error_weight`` x recent error rate).
+
+    Exploration keeps every provider known: a provider with no calls yet goes first, and
+    with probability ``explore`` (5% by default) the request goes to the provider whose
+    information is oldest, so one that recovered gets traffic again. Latency also decays
+    while a provider is idle, which bounds how long a bad reputation lasts.
+    """
+
+    name = "performance_based"
+
+    def __init__(
+        self,
+        *,
+        explore: float = 0.05,
+        error_weight: float = 10.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.explore = explore
+        self.error_weight = error_weight
+        self._rng = rng or random.Random()
+
+    def order(self, candidates: Sequence[Provider], request: RouteRequest) -> Ordered:
+        now = time.monotonic()
+        stats = request.stats
+        scored = sorted(
+            ((p, self._cost(stats.get(p.name), now)) for p in candidates), key=lambda s: s[1]
+        )
+        if len(scored) > 1 and self._rng.random() < self.explore:
+            stalest = min(scored[1:], key=lambda s: _last_used(stats, s[0]))
+            scored.remove(stalest)
+            scored.insert(0, stalest)
+        return scored
+
+    def _cost(self, s: ProviderStats | None, now: float) -> float:
+        if s is None or s.calls == 0:
+            return -1.0  # unknown: try it first
+        return s.latency_now(now) * (s.in_flight + 1) * (1 + self.error_weight * s.error_rate)
+
+
+def _last_used(stats: Mapping[str, ProviderStats], provider: Provider) -> float:
+    s = stats.get(provider.name)
+    return s.last_used if s is not None else 0.0
+
+
+class ResourceAwareStrategy:
+    """Only providers whose per-call resources fit what is free now, most headroom
+    first. When none fits now, those that fit at all, by headroom (the call will wait)."""
+
+    name = "resource_aware"
+
+    def order(self, candidates: Sequence[Provider], request: RouteRequest) -> Ordered:
+        pools = request.resources
+        if pools is None:
+            return list(candidates)
+        needs = {p.name: _needs(p) for p in candidates}
+        scored = sorted(
+            ((p, pools.headroom(needs[p.name])) for p in candidates),
+            key=lambda s: -s[1],
+        )
+        fitting = [s for s in scored if pools.fits_now(needs[s[0].name])]
+        if fitting:
+            return fitting
+        return [s for s in scored if _possible(pools, needs[s[0].name])]
+
+
+def _needs(provider: Provider) -> Mapping[str, float]:
+    needs = getattr(provider.target, "resources", None)
+    return needs if isinstance(needs, Mapping) else {}
+
+
+def _possible(pools: ResourcePools, needs: Mapping[str, float]) -> bool:
+    for name, amount in needs.items():
+        pool = pools.get(name)
+        if pool is not None and amount > pool.size:
+            return False
+    return True
+
+
+def builtin_strategies() -> list[RoutingStrategy]:
+    """One fresh instance of each built-in strategy (they keep per-system state)."""
+    return [
+        PriorityStrategy(),
+        RoundRobinStrategy(),
+        LeastLoadedStrategy(),
+        PerformanceStrategy(),
+        ResourceAwareStrategy(),
+    ]

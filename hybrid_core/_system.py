@@ -21,13 +21,21 @@ from loguru import logger
 
 from ._builtin import BUILTIN_SINKS, BuiltinPlugin
 from ._config import Config, config_from_mapping, load_config
+from ._context import ExecutionContext
 from ._executor import Executor
 from ._plugins import PluginManager, PluginRecord, Selection, scan_entry_points
 from ._records import Engine, Provider, ProviderKind
 from ._registry import Registry
+from ._resources import ResourcePools
+from ._router import Decision, Router, RoutingPolicy
 from ._routing import RoutingStrategy
 from ._telemetry import Sink, TelemetryBus
-from .exceptions import PluginError, PluginValidationError, SystemStateError
+from .exceptions import (
+    PluginError,
+    PluginValidationError,
+    SystemStateError,
+    UnknownStrategyError,
+)
 
 __all__ = ["Hybrid"]
 
@@ -99,6 +107,8 @@ class Hybrid:
     a :class:`PluginError` at start. ``only``/``disable`` override the config's
     selection; ``env`` (default ``os.environ``) is where ``HYBRID_CORE_PLUGINS`` is read.
     ``sinks`` are attached in addition to those the configuration asks for.
+    ``resources`` (pool sizes) and ``routing`` (a :class:`RoutingPolicy`) override the
+    configuration's ``[resources]`` and ``[routing]``.
     """
 
     def __init__(
@@ -112,6 +122,8 @@ class Hybrid:
         disable: Sequence[str] | None = None,
         env: Mapping[str, str] | None = None,
         sinks: Sequence[Sink] = (),
+        resources: Mapping[str, float] | None = None,
+        routing: RoutingPolicy | None = None,
     ) -> None:
         self.config = _resolve_config(config)
         pc = self.config.plugins
@@ -129,6 +141,9 @@ class Hybrid:
         self.strategies: dict[str, RoutingStrategy] = {}
         self.executors: dict[str, Executor] = {}
         self.problems: list[str] = []
+        self.resources = ResourcePools(self.config.resources if resources is None else resources)
+        self._routing = self.config.routing if routing is None else routing
+        self._router: Router | None = None
         self._manager = PluginManager()
         self._contrib: dict[str, _Contribution] = {}
         self._started_engines: list[Engine] = []
@@ -184,6 +199,7 @@ class Hybrid:
                     self._absorb(record)
                 self._attach_sinks()
                 self._check_executor()
+                self._make_router()
                 await self._start_engines()
                 self._run_startup_hooks()
                 self._report_failures()
@@ -337,6 +353,23 @@ class Hybrid:
                     f"(built-in sinks: {', '.join(BUILTIN_SINKS)})"
                 )
 
+    def _make_router(self) -> None:
+        policy = self._routing
+        for name in (policy.strategy, *policy.capability_strategies.values()):
+            if name not in self.strategies:
+                self.problems.append(
+                    f"routing: {UnknownStrategyError(name, list(self.strategies))}"
+                )
+        self._router = Router(
+            registry=self.registry,
+            strategies=self.strategies,
+            executor=lambda: self.executor,
+            telemetry=self.telemetry,
+            resources=self.resources,
+            policy=policy,
+            run_workflow=self._run_provider_workflow,
+        )
+
     def _check_executor(self) -> None:
         name = self.config.executor.name
         if name not in self.executors:
@@ -439,6 +472,45 @@ class Hybrid:
                 self._loop = asyncio.new_event_loop()
             loop = self._loop
         return loop.run_until_complete(_as_coroutine(fn))
+
+    # -- capabilities ---------------------------------------------------------------------
+
+    @property
+    def router(self) -> Router:
+        """The router that serves capability requests."""
+        self._require_running()
+        assert self._router is not None
+        return self._router
+
+    async def aexecute(
+        self,
+        capability: str,
+        payload: Any = None,
+        context: ExecutionContext | None = None,
+        **options: Any,
+    ) -> Any:
+        """Get ``capability`` served for ``payload``, whoever provides it.
+
+        Options go to :meth:`Router.aexecute`: ``strategy``, ``providers``, ``timeout``,
+        ``retries``, ``fallbacks``.
+        """
+        return await self.router.aexecute(capability, payload, context, **options)
+
+    def execute(self, capability: str, payload: Any = None, **options: Any) -> Any:
+        """Synchronous twin of :meth:`aexecute`."""
+        return self._sync(lambda: self.aexecute(capability, payload, **options))
+
+    def explain(
+        self, capability: str, payload: Any = None, *, strategy: str | None = None
+    ) -> Decision:
+        """Which provider would serve ``capability`` now, and why; calls nothing."""
+        return self.router.decide(capability, payload, strategy=strategy)
+
+    async def _run_provider_workflow(
+        self, workflow: Any, inputs: Mapping[str, Any], context: ExecutionContext
+    ) -> Any:
+        result = await self.arun(workflow, context=context, **inputs)
+        return result.unwrap()
 
     def providers(self, capability: str) -> tuple[Provider, ...]:
         """Providers of ``capability``, best first; shorthand for the registry's lookup."""

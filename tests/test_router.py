@@ -1,0 +1,337 @@
+"""The router: strategies, retries across providers, cooldown, fallbacks, timeouts, events."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from hybrid_core import (
+    AllProvidersFailed,
+    DeadlineExceeded,
+    Engine,
+    EngineError,
+    EngineTimeout,
+    ExecutionContext,
+    Hybrid,
+    InMemorySink,
+    LeastLoadedStrategy,
+    PerformanceStrategy,
+    Provider,
+    RouteRequest,
+    RoutingPolicy,
+    UnknownCapabilityError,
+    UnknownStrategyError,
+)
+from hybrid_core._routing import ProviderStats
+from hybrid_core.testing import make_plugin
+
+FAST = RoutingPolicy(backoff=0.0, cooldown=0.05, retry_budget=1.0)
+
+
+class Flaky:
+    """A handler that fails the first ``failures`` calls."""
+
+    def __init__(self, name: str, failures: int = 0) -> None:
+        self.name, self.failures, self.calls = name, failures, 0
+
+    def __call__(self, payload: Any) -> str:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise ConnectionError(f"{self.name} down")
+        return f"{self.name}:{payload}"
+
+
+def engine(name: str, handler: Any, priority: int = 10, cap: str = "text.op", **kw: Any) -> Engine:
+    return Engine(name=name, capabilities={cap: priority}, handler=handler, **kw)
+
+
+def system(*engines: Engine, policy: RoutingPolicy = FAST, **kw: Any) -> tuple[Hybrid, InMemorySink]:
+    sink = InMemorySink()
+    plugin = make_plugin("engines", engines=list(engines))
+    return Hybrid(plugins=[plugin], entry_points=False, sinks=[sink], routing=policy, **kw), sink
+
+
+def test_priority_routes_to_the_best_and_handles_sync_and_async() -> None:
+    async def ahandler(payload: str) -> str:
+        return payload.upper()
+
+    s, _ = system(engine("low", str.lower, 1), engine("high", ahandler, 9))
+    with s:
+        assert s.execute("text.op", "Hi") == "HI"
+
+
+def test_blocking_handlers_run_off_the_event_loop() -> None:
+    def where(payload: Any) -> str:
+        return threading.current_thread().name
+
+    s, _ = system(engine("b", where, blocking=True))
+    with s:
+        assert s.execute("text.op", None).startswith("hybrid-local")
+
+
+def test_retry_goes_to_another_provider_and_succeeds() -> None:
+    bad, good = Flaky("bad", failures=99), Flaky("good")
+    s, sink = system(engine("bad", bad, 9), engine("good", good, 1))
+    with s:
+        assert s.execute("text.op", "x") == "good:x"
+    decisions = sink.named("route.decision")
+    assert [d.attributes["choice"] for d in decisions] == ["bad", "good"]
+    assert "avoiding after failure: bad" in decisions[1].attributes["reason"]
+
+
+def test_exhausted_error_names_every_provider_and_count() -> None:
+    s, _ = system(engine("a", Flaky("a", 99), 9), engine("b", Flaky("b", 99), 1),
+                  policy=RoutingPolicy(retries=3, backoff=0.0, retry_budget=1.0))
+    with s, pytest.raises(AllProvidersFailed) as info:
+        s.execute("text.op", 1)
+    message = str(info.value)
+    assert "failed after 4 attempt(s)" in message
+    assert "a (2x, last ConnectionError: a down)" in message
+    assert "b (2x, last ConnectionError: b down)" in message
+    assert isinstance(info.value.__cause__, ConnectionError)
+
+
+def test_repeated_failures_cool_a_provider_down_then_a_probe_brings_it_back() -> None:
+    flaky = Flaky("flaky", failures=3)
+    s, sink = system(engine("flaky", flaky, 9), engine("steady", Flaky("steady"), 1),
+                     policy=RoutingPolicy(retries=0, cooldown_after=3, cooldown=0.05))
+    with s:
+        for _ in range(3):
+            with pytest.raises(AllProvidersFailed):
+                s.execute("text.op", 0)
+        assert s.router.stats("flaky").state == "open"
+        assert s.execute("text.op", 0) == "steady:0"  # cooled: traffic goes elsewhere
+        assert "cooling down: flaky" in sink.named("route.decision")[-1].attributes["reason"]
+        s._sync(lambda: asyncio.sleep(0.06))
+        assert s.execute("text.op", 0) == "flaky:0"  # the half-open probe succeeds
+        assert s.router.stats("flaky").state == "closed"
+
+
+def test_when_every_provider_is_cooling_all_are_tried() -> None:
+    s, sink = system(engine("only", Flaky("only", failures=1)),
+                     policy=RoutingPolicy(retries=0, cooldown_after=1, cooldown=60))
+    with s:
+        with pytest.raises(AllProvidersFailed):
+            s.execute("text.op", 0)
+        assert s.execute("text.op", 0) == "only:0"
+    assert "(panic)" in sink.named("route.decision")[-1].attributes["reason"]
+
+
+def test_round_robin_rotates_per_capability() -> None:
+    s, _ = system(engine("a", lambda p: "a"), engine("b", lambda p: "b"),
+                  engine("c", lambda p: "c"), engine("z", lambda p: "z", cap="other.op"))
+    with s:
+        got = [s.execute("text.op", 0, strategy="round_robin") for _ in range(6)]
+        assert s.execute("other.op", 0, strategy="round_robin") == "z"
+    assert got == ["a", "b", "c", "a", "b", "c"]
+
+
+def provider(name: str, **caps: int) -> Provider:
+    from hybrid_core import ProviderKind
+
+    return Provider(ProviderKind.ENGINE, name, caps or {"c": 1}, None, "t")
+
+
+def test_least_loaded_prefers_lower_load_relative_to_max_concurrency() -> None:
+    a, b = provider("a"), provider("b")
+    stats = {"a": ProviderStats(10), "b": ProviderStats(2)}
+    stats["a"].in_flight, stats["b"].in_flight = 5, 1  # 0.5 vs 0.5 -> tie keeps order
+    strategy = LeastLoadedStrategy(random.Random(1))
+    assert strategy.order([a, b], RouteRequest("c", None, stats=stats))[0][0] is a
+    stats["b"].in_flight = 2  # 1.0
+    assert strategy.order([b, a], RouteRequest("c", None, stats=stats))[0][0] is a
+
+
+def test_least_loaded_uses_two_random_choices_among_many() -> None:
+    providers = [provider(f"p{i}") for i in range(10)]
+    stats = {p.name: ProviderStats(1) for p in providers}
+    for i, p in enumerate(providers):
+        stats[p.name].in_flight = i
+    strategy = LeastLoadedStrategy(random.Random(7))
+    firsts = {strategy.order(providers, RouteRequest("c", None, stats=stats))[0][0].name
+              for _ in range(200)}
+    assert "p9" not in firsts and len(firsts) > 3  # never the worst; not always the best
+
+
+def test_performance_based_prefers_fast_and_explores() -> None:
+    fast, slow = provider("fast"), provider("slow")
+    stats = {"fast": ProviderStats(), "slow": ProviderStats()}
+    import time
+
+    now = time.monotonic()
+    stats["fast"].record(0.01, True, now)
+    stats["slow"].record(0.03, True, now)
+    never = PerformanceStrategy(explore=0.0)
+    assert never.order([slow, fast], RouteRequest("c", None, stats=stats))[0][0] is fast
+    always = PerformanceStrategy(explore=1.0, rng=random.Random(0))
+    assert always.order([slow, fast], RouteRequest("c", None, stats=stats))[0][0] is slow
+    stats["fast"].record(0.01, False, now)  # errors make a provider look more expensive
+    for _ in range(10):
+        stats["fast"].record(0.01, False, now)
+    assert never.order([slow, fast], RouteRequest("c", None, stats=stats))[0][0] is slow
+    unknown = provider("new")
+    assert never.order([fast, unknown], RouteRequest("c", None, stats=stats))[0][0] is unknown
+
+
+def test_resource_aware_only_picks_providers_that_fit_now() -> None:
+    big = engine("big", lambda p: "big", 9, resources={"memory_mb": 800})
+    small = engine("small", lambda p: "small", 1, resources={"memory_mb": 100})
+    s, _ = system(big, small, resources={"memory_mb": 1000})
+    with s:
+        assert s.explain("text.op", strategy="resource_aware").choice == "small"
+        s._sync(lambda: _hold_then_route(s))
+
+
+async def _hold_then_route(s: Hybrid) -> None:
+    async with s.resources.hold({"memory_mb": 500}):
+        decision = s.explain("text.op", strategy="resource_aware")
+        assert decision.order == ("small",)
+        assert await s.aexecute("text.op", 0, strategy="resource_aware") == "small"
+
+
+class Broken:
+    def __init__(self, name: str, result: Any) -> None:
+        self.name, self.result = name, result
+
+    def order(self, candidates: Sequence[Provider], request: RouteRequest) -> Any:
+        if isinstance(self.result, Exception):
+            raise self.result
+        return self.result
+
+
+@pytest.mark.parametrize(
+    ("result", "why"),
+    [(RuntimeError("bug"), "RuntimeError: bug"), ([], "returned no candidate"),
+     ([provider("foreign")], "not one of the candidates"), (None, "not a list")],
+)
+def test_broken_strategy_falls_back_to_priority_and_says_so(result: Any, why: str) -> None:
+    sink = InMemorySink()
+    plugin = make_plugin("p", engines=[engine("e", lambda p: "ok")],
+                         strategies=[Broken("broken", result)])
+    s = Hybrid(plugins=[plugin], entry_points=False, sinks=[sink], routing=FAST)
+    with s:
+        assert s.execute("text.op", 0, strategy="broken") == "ok"
+    reason = sink.named("route.decision")[0].attributes["reason"]
+    assert "strategy 'broken' failed" in reason and why in reason and "used priority" in reason
+
+
+def test_unknown_strategy_and_capability_have_did_you_mean() -> None:
+    s, _ = system(engine("e", lambda p: p, cap="python.complexity"))
+    with s:
+        with pytest.raises(UnknownStrategyError, match="did you mean 'round_robin'"):
+            s.execute("python.complexity", 0, strategy="round_robbin")
+        with pytest.raises(UnknownCapabilityError, match="did you mean 'python.complexity'"):
+            s.execute("python.complexty", 0)
+
+
+def test_configured_unknown_strategy_is_a_reported_problem() -> None:
+    s, _ = system(engine("e", lambda p: p), policy=RoutingPolicy(strategy="fastest"))
+    with s:
+        assert any("no routing strategy is named 'fastest'" in p for p in s.problems)
+        with pytest.raises(UnknownStrategyError):
+            s.execute("text.op", 0)
+
+
+def test_sync_handler_returning_a_coroutine_is_a_clear_error() -> None:
+    async def work(payload: Any) -> Any:
+        return payload
+
+    s, _ = system(engine("sneaky", lambda p: work(p)), policy=RoutingPolicy(retries=0))
+    with s, pytest.raises(AllProvidersFailed) as info:
+        s.execute("text.op", 0)
+    cause = info.value.attempts[0][1]
+    assert isinstance(cause, EngineError) and "declare the handler with 'async def'" in str(cause)
+
+
+def test_hanging_engine_times_out_and_the_next_provider_serves() -> None:
+    async def hang(payload: Any) -> Any:
+        await asyncio.sleep(3600)
+
+    s, _ = system(engine("hang", hang, 9, timeout=0.02), engine("ok", lambda p: "ok", 1))
+    with s:
+        assert s.execute("text.op", 0) == "ok"
+        with pytest.raises(AllProvidersFailed) as info:
+            s.execute("text.op", 0, providers=["hang"], retries=0)
+    assert isinstance(info.value.attempts[0][1], EngineTimeout)
+
+
+async def test_context_deadline_bounds_the_call() -> None:
+    async def hang(payload: Any) -> Any:
+        await asyncio.sleep(3600)
+
+    s, _ = system(engine("hang", hang))
+    async with s:
+        with pytest.raises(DeadlineExceeded):
+            await s.aexecute("text.op", 0, ExecutionContext.root(timeout=0.02))
+
+
+def test_fallbacks_to_another_capability_and_to_a_named_engine() -> None:
+    s, _ = system(engine("down", Flaky("down", 99), cap="text.fancy"),
+                  engine("plain", lambda p: "plain", cap="text.plain"),
+                  engine("direct", lambda p: "direct", cap="text.other"),
+                  policy=RoutingPolicy(retries=0))
+    with s:
+        assert s.execute("text.fancy", 0, fallbacks=["text.plain"]) == "plain"
+        assert s.execute("text.fancy", 0, fallbacks=["nope.cap", "direct"]) == "direct"
+
+
+def test_max_concurrency_is_enforced() -> None:
+    peak = 0
+    running = 0
+
+    async def work(payload: Any) -> int:
+        nonlocal peak, running
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.005)
+        running -= 1
+        return payload
+
+    s, _ = system(engine("limited", work, max_concurrency=2))
+
+    async def many() -> list[Any]:
+        return await asyncio.gather(*(s.aexecute("text.op", i) for i in range(10)))
+
+    with s:
+        assert s._sync(many) == list(range(10))
+    assert peak == 2
+
+
+def test_route_decisions_and_engine_calls_are_events() -> None:
+    s, sink = system(engine("a", lambda p: p, 5), engine("b", lambda p: p, 3))
+    with s:
+        s.execute("text.op", 1)
+    (decision,) = sink.named("route.decision")
+    attrs = decision.attributes
+    assert attrs["candidates"] == ["a", "b"] and attrs["choice"] == "a"
+    assert attrs["scores"] == {"a": 5.0, "b": 3.0} and attrs["strategy"] == "priority"
+    assert "priority chose 'a'" in attrs["reason"]
+    start, stop = sink.named("engine.call.start"), sink.named("engine.call.stop")
+    assert start[0].provider == "a" and stop[0].attributes["outcome"] == "ok"
+    assert stop[0].duration is not None and stop[0].parent_span_id == decision.span_id
+
+
+def test_explain_shows_scores_without_calling() -> None:
+    calls = Flaky("a")
+    s, _ = system(engine("a", calls, 5), engine("b", lambda p: p, 7))
+    with s:
+        decision = s.explain("text.op", "payload")
+    assert decision.choice == "b" and decision.scores == {"b": 7.0, "a": 5.0}
+    assert calls.calls == 0 and decision.to_dict()["choice"] == "b"
+
+
+def test_retry_budget_stops_retry_storms() -> None:
+    policy = RoutingPolicy(retries=5, backoff=0.0, retry_budget=0.0, min_retries_per_second=0.0,
+                           cooldown_after=1000)
+    s, _ = system(engine("a", Flaky("a", 10_000)), policy=policy)
+    with s:
+        router = s.router
+        router._budget.tokens = 2  # two retries left in the bucket
+        with pytest.raises(AllProvidersFailed) as info:
+            s.execute("text.op", 0)
+    assert len(info.value.attempts) == 3 and "retry budget exhausted" in str(info.value)
