@@ -1,0 +1,122 @@
+"""Import time: ``import hybrid_core`` against importing its runtime dependencies.
+
+Every figure comes from fresh interpreters, one per import: the interpreter reads the
+clock, runs the import statement, and prints the elapsed time, so interpreter start-up and
+shutdown are left out. The statements take turns, round after round, and each figure is
+the median. The "process" column is the same runs seen from outside: the subprocess's wall
+time minus that of a bare ``python -c pass``, which adds interpreter shutdown and process
+creation noise. The modules table ranks what ``import hybrid_core`` loads beyond its
+dependencies by self time under ``python -X importtime`` (median over separate runs; the
+profiler inflates every figure a little, so use it to rank, not as absolute times).
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import sys
+
+from _common import PACKAGE, Report, Sandbox, Table, Target, about, interleaved, ms, ratio
+
+TITLE = "Import time"
+TARGET = 1.25
+DEPS = "asyncio, pluggy, attrs, loguru"
+CORE = "hybrid_core"
+CLI_DEPS = f"{DEPS}, click"
+CLI = "hybrid_core, hybrid_core._cli"
+BARE = "pass"
+TOP_MODULES = 12
+
+PROBE = "import time\nt = time.perf_counter()\n{statement}\nprint(time.perf_counter() - t)\n"
+_IMPORTTIME = re.compile(r"^import time:\s+(\d+) \|\s+\d+ \| *(\S+)$", re.MULTILINE)
+
+
+def statement(modules: str) -> str:
+    return modules if modules == BARE else f"import {modules}"
+
+
+def sample(box: Sandbox, runs: int) -> dict[str, tuple[float, float]]:
+    """Median (in-process import seconds, process wall seconds) per set of modules."""
+    cases = [BARE, DEPS, CORE, CLI_DEPS, CLI]
+    for case in cases:  # a first run writes the .pyc files; keep it out of the figures
+        box.python(PROBE.format(statement=statement(case)))
+    walls: dict[str, list[float]] = {case: [] for case in cases}
+
+    def once(case: str) -> float:
+        result = box.python(PROBE.format(statement=statement(case)))
+        walls[case].append(result.wall)
+        return float(result.stdout)
+
+    inside = interleaved(cases, runs, once)
+    return {case: (inside[case], statistics.median(walls[case])) for case in cases}
+
+
+def timing_table(found: dict[str, tuple[float, float]]) -> Table:
+    bare_wall = found[BARE][1]
+    base_of = {DEPS: None, CORE: DEPS, CLI_DEPS: None, CLI: CLI_DEPS}
+    rows = []
+    for case, base in base_of.items():
+        inside, wall = found[case]
+        versus = "baseline" if base is None else ratio(inside, found[base][0])
+        rows.append((f"`import {case}`", ms(inside), versus, ms(wall - bare_wall)))
+    return Table(("statement", "import ms", "vs dependencies", "process ms"), rows)
+
+
+def profile(text: str) -> dict[str, int]:
+    """Module -> self time in microseconds, from ``-X importtime`` output."""
+    return {m[2]: int(m[1]) for m in _IMPORTTIME.finditer(text)}
+
+
+def beyond_dependencies(box: Sandbox, runs: int) -> Table:
+    """What ``import hybrid_core`` loads that its dependencies do not, by median self time."""
+    deps = profile(box.python(statement(DEPS), "-X", "importtime").stderr)
+    runs_seen = [
+        profile(box.python(statement(CORE), "-X", "importtime").stderr) for _ in range(runs)
+    ]
+    extra = [name for name in runs_seen[0] if name not in deps]
+    self_us = {n: statistics.median(r[n] for r in runs_seen if n in r) for n in extra}
+    ranked = sorted(extra, key=self_us.__getitem__, reverse=True)
+    rows = [(f"`{n}`", origin(n), ms(self_us[n] / 1e6)) for n in ranked[:TOP_MODULES]]
+    for name in (PACKAGE, "stdlib", "third party"):
+        group = [v for n, v in self_us.items() if origin(n) == name]
+        if group:
+            rows.append((f"all {len(group)} modules", name, ms(sum(group) / 1e6)))
+    caption = (
+        f"Modules loaded by `import {CORE}` and not by `import {DEPS}`, "
+        f"top {TOP_MODULES} by self time (`-X importtime`, median of {runs} runs):"
+    )
+    return Table(("module", "from", "self ms"), rows, caption)
+
+
+def origin(module: str) -> str:
+    top = module.split(".", maxsplit=1)[0]
+    if top == PACKAGE:
+        return PACKAGE
+    return "stdlib" if top in sys.stdlib_module_names else "third party"
+
+
+def run(*, quick: bool) -> Report:
+    runs, profiles = (8, 3) if quick else (60, 20)
+    with Sandbox() as box:
+        found = sample(box, runs)
+        modules = beyond_dependencies(box, profiles)
+    core, deps = found[CORE][0], found[DEPS][0]
+    return Report(
+        about=about(__doc__),
+        runs=f"Each import figure is the median of {runs} fresh interpreters",
+        tables=[timing_table(found), modules],
+        targets=[
+            Target(
+                f"`import {CORE}` costs at most {TARGET}x `import {DEPS}`",
+                f"{core / deps:.2f}x ({ms(core)} ms against {ms(deps)} ms)",
+                core / deps <= TARGET,
+            )
+        ],
+        notes=[
+            f"`import {CORE}` does not import the CLI layer; `hybrid_core._cli` (and click) "
+            "load only for the `hybrid` command, so its row is compared with the "
+            "dependencies plus click.",
+            "Modules the interpreter loads while starting (`site`, `.pth` hooks of the "
+            "environment) count on neither side.",
+        ],
+    )
