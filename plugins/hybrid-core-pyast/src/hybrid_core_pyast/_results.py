@@ -1,0 +1,119 @@
+"""The shapes of the engines' results: plain, JSON-serialisable dicts and lists.
+
+Every result carries ``path`` and ``ok``; when ``ok`` is false it also carries ``error``
+and its data fields are empty (or null), so a caller can record the error as a finding.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypedDict
+
+__all__ = [
+    "ComplexityResult",
+    "ComplexityTotals",
+    "ErrorKind",
+    "ErrorRecord",
+    "FunctionComplexity",
+    "ImportRecord",
+    "ImportsResult",
+    "ParseResult",
+    "Rank",
+    "Symbol",
+    "SymbolKind",
+    "SymbolsResult",
+]
+
+ErrorKind = Literal["syntax", "encoding"]
+SymbolKind = Literal["function", "async function", "method", "async method", "class"]
+Rank = Literal["A", "B", "C", "D", "E", "F"]
+
+
+class ErrorRecord(TypedDict):
+    """Why source could not be analysed; ``line`` and ``column`` are 1-based or None."""
+
+    kind: ErrorKind
+    message: str
+    line: int | None
+    column: int | None
+
+
+class _Outcome(TypedDict):
+    path: str
+    ok: bool
+
+
+class _Failure(TypedDict, total=False):
+    error: ErrorRecord
+
+
+class ParseResult(_Outcome, _Failure):
+    """What ``python.parse`` returns; the counts are None when ``ok`` is false."""
+
+    lines: int
+    functions: int | None
+    classes: int | None
+    statements: int | None
+
+
+class Symbol(TypedDict):
+    """One function, method or class, as ``python.symbols`` reports it."""
+
+    qualname: str
+    name: str
+    kind: SymbolKind
+    lineno: int
+    end_lineno: int
+    arguments: list[str]
+    decorators: list[str]
+    has_docstring: bool
+    is_public: bool
+
+
+class SymbolsResult(_Outcome, _Failure):
+    """What ``python.symbols`` returns: every definition in source order."""
+
+    symbols: list[Symbol]
+
+
+class ImportRecord(TypedDict):
+    """One imported module, as ``python.imports`` reports it."""
+
+    module: str
+    names: list[str]
+    line: int
+    level: int
+    type_checking: bool
+    deferred: bool
+
+
+class ImportsResult(_Outcome, _Failure):
+    """What ``python.imports`` returns: every import in source order."""
+
+    module: str | None
+    imports: list[ImportRecord]
+
+
+class FunctionComplexity(TypedDict):
+    """The cyclomatic complexity of one function or method."""
+
+    qualname: str
+    lineno: int
+    end_lineno: int
+    complexity: int
+    rank: Rank
+
+
+class ComplexityTotals(TypedDict):
+    """File totals over every scored function; all zero when there is none."""
+
+    count: int
+    total: int
+    max: int
+    average: float
+
+
+class ComplexityResult(_Outcome, _Failure):
+    """What ``python.complexity`` returns."""
+
+    functions: list[FunctionComplexity]
+    totals: ComplexityTotals

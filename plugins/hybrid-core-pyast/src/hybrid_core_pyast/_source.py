@@ -1,0 +1,212 @@
+"""Turning a payload into a parsed module: validation, reading, decoding, parsing.
+
+Bad payloads raise ``hybrid_core.PayloadError`` (a ``TypeError`` and a ``ValueError``:
+the caller must fix the call, so the router neither retries it nor holds it against the
+engine); source
+that cannot be decoded or parsed becomes an :class:`ErrorRecord` (a finding about the
+code, not a failure of the engine).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+from hybrid_core import PayloadError
+
+from ._results import ErrorKind, ErrorRecord
+
+__all__ = ["DEFAULT_PATH", "Parsed", "Unparsable", "count_lines", "load", "parse"]
+
+DEFAULT_PATH = "<unknown>"
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+_NEWLINE_BYTES = re.compile(rb"\r\n|\r|\n")
+_KEYS = "'source', 'path' or 'tree'"
+_BOM = b"\xef\xbb\xbf"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A payload whose code parsed: where it came from, its tree and its line count.
+
+    ``lines`` counts the source's lines (for a ``tree`` given without ``source``, the
+    last line its statements reach). ``module`` is the payload's dotted module name.
+    """
+
+    path: str
+    lines: int
+    tree: ast.Module
+    module: str | None = None
+
+
+@dataclass(frozen=True)
+class Unparsable:
+    """A payload whose code could not be decoded or parsed, and why."""
+
+    path: str
+    lines: int
+    error: ErrorRecord
+    module: str | None = None
+
+
+def parse(source: str, path: str = DEFAULT_PATH) -> ast.Module | ErrorRecord:
+    """Parse ``source`` with the running interpreter's grammar.
+
+    Returns the ``ast.Module``, or an :class:`ErrorRecord` (a dict) when the source does
+    not parse; ``path`` appears in the record's message. Raises ``TypeError`` only when
+    ``source`` or ``path`` is not a str.
+    """
+    if not isinstance(source, str):
+        raise TypeError(f"source must be a str of Python code, not {type(source).__name__}")
+    if not isinstance(path, str):
+        raise TypeError(f"path must be a str, not {type(path).__name__}")
+    nul = source.find("\0")
+    if nul >= 0:
+        line, column = _position(source, nul)
+        return error_record("syntax", "source contains a null byte", path, line, column)
+    try:
+        return ast.parse(source, filename=path)
+    except SyntaxError as exc:
+        return error_record("syntax", exc.msg, path, exc.lineno, exc.offset)
+    except UnicodeEncodeError as exc:
+        line, column = _position(source, exc.start)
+        return error_record(
+            "encoding", f"source is not encodable ({exc.reason})", path, line, column
+        )
+    except (RecursionError, MemoryError):
+        # CPython's parser signals nesting deeper than its stack with these, not SyntaxError.
+        return error_record("syntax", "source is nested too deeply to parse", path, None, None)
+
+
+def error_record(
+    kind: ErrorKind, message: str, path: str, line: int | None, column: int | None
+) -> ErrorRecord:
+    """An error record whose message starts with ``path:line:column:`` as compilers do."""
+    where = ":".join(str(part) for part in (path, line, column) if part is not None)
+    return {"kind": kind, "message": f"{where}: {message}", "line": line, "column": column}
+
+
+def count_lines(text: str) -> int:
+    """The number of lines in ``text``, counting a last line without a newline."""
+    ends = len(_NEWLINE.findall(text))
+    return ends + (1 if text and text[-1] not in "\r\n" else 0)
+
+
+def load(payload: object) -> Parsed | Unparsable:
+    """Check ``payload`` and parse its code, reading the file if needed.
+
+    Raises ``hybrid_core.PayloadError`` for a malformed payload and ``OSError`` when a
+    ``path`` to read cannot be read.
+    """
+    if isinstance(payload, (str, bytes)) or not isinstance(payload, Mapping):
+        raise PayloadError(
+            f"pyast payload must be a mapping with {_KEYS}, e.g. {{'source': 'x = 1'}}, "
+            f"not {type(payload).__name__}"
+        )
+    path = _path(payload)
+    source = _optional(payload, "source", str, "a str of Python code; decode bytes first")
+    tree = _optional(payload, "tree", ast.Module, "an ast.Module returned by ast.parse()")
+    module = _module(payload)
+    if tree is not None:
+        lines = count_lines(source) if source is not None else _last_line(tree)
+        return Parsed(path or DEFAULT_PATH, lines, tree, module)
+    if source is not None:
+        return _parsed(source, path or DEFAULT_PATH, module)
+    if path is None:
+        raise PayloadError(
+            f"pyast payload has none of {_KEYS}; give the code as 'source', a file to read "
+            "as 'path', or an ast.Module from ast.parse() as 'tree'"
+        )
+    return _read(path, module)
+
+
+def _optional(payload: Mapping[object, object], key: str, kind: type[T], hint: str) -> T | None:
+    """``payload[key]`` if it is a ``kind`` or missing (None); any other value raises."""
+    value = payload.get(key)
+    if value is not None and not isinstance(value, kind):
+        raise PayloadError(f"pyast payload key {key!r} must be {hint}, not {type(value).__name__}")
+    return value
+
+
+def _path(payload: Mapping[object, object]) -> str | None:
+    """The payload's ``path`` as a str, or None when missing."""
+    value = payload.get("path")
+    if value is None:
+        return None
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str) or not value:
+        raise PayloadError(
+            "pyast payload key 'path' must be a non-empty str (or os.PathLike) naming the "
+            f"file, not {value!r}"
+        )
+    return value
+
+
+def _module(payload: Mapping[object, object]) -> str | None:
+    """The payload's dotted ``module`` name, or None when missing."""
+    value = payload.get("module")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not all(p.isidentifier() for p in value.split(".")):
+        raise PayloadError(
+            "pyast payload key 'module' must be the file's dotted module name, "
+            f"e.g. 'pkg.sub.mod', not {value!r}"
+        )
+    return value
+
+
+def _parsed(text: str, path: str, module: str | None) -> Parsed | Unparsable:
+    result = parse(text, path)
+    lines = count_lines(text)
+    if isinstance(result, ast.Module):
+        return Parsed(path, lines, result, module)
+    return Unparsable(path, lines, result, module)
+
+
+def _read(path: str, module: str | None) -> Parsed | Unparsable:
+    """Read, decode and parse the file at ``path``; an unreadable file raises OSError."""
+    with open(path, "rb") as file:
+        data = file.read()
+    # Python source may start with a byte order mark; columns are reported without it.
+    body = data.removeprefix(_BOM)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        error = _decode_error(body, exc, path, len(data) - len(body))
+        return Unparsable(path, _count_byte_lines(body), error, module)
+    return _parsed(text, path, module)
+
+
+def _decode_error(body: bytes, exc: UnicodeDecodeError, path: str, bom: int) -> ErrorRecord:
+    """The encoding error record for ``exc``; its byte offset counts a skipped BOM."""
+    start = exc.start
+    line_start = max(body.rfind(b"\n", 0, start), body.rfind(b"\r", 0, start)) + 1
+    line = len(_NEWLINE_BYTES.findall(body, 0, line_start)) + 1
+    message = f"file is not valid UTF-8 ({exc.reason} at byte {start + bom})"
+    return error_record("encoding", message, path, line, start - line_start + 1)
+
+
+def _count_byte_lines(data: bytes) -> int:
+    ends = len(_NEWLINE_BYTES.findall(data))
+    return ends + (1 if data and data[-1:] not in (b"\r", b"\n") else 0)
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    """The 1-based line and column of ``text[index]``."""
+    line_start = max(text.rfind("\n", 0, index), text.rfind("\r", 0, index)) + 1
+    return len(_NEWLINE.findall(text, 0, line_start)) + 1, index - line_start + 1
+
+
+def _last_line(tree: ast.Module) -> int:
+    """The last line the module's statements reach; 0 for an empty module."""
+    if not tree.body:
+        return 0
+    last = tree.body[-1]
+    return last.end_lineno if last.end_lineno is not None else last.lineno
