@@ -8,7 +8,6 @@ mapping a host passes. Checking reports every problem at once, each as
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -19,6 +18,7 @@ from typing import Any
 import attrs
 
 from ._router import RoutingPolicy
+from ._util import close_matches
 from .exceptions import ConfigError, ConfigProblem
 
 __all__ = ["Config", "ExecutorConfig", "PluginsConfig", "find_config", "load_config"]
@@ -48,16 +48,16 @@ class ExecutorConfig:
 class Config:
     """A checked configuration. ``source`` names the file it came from, if any."""
 
-    plugins: PluginsConfig = PluginsConfig()
-    executor: ExecutorConfig = ExecutorConfig()
+    plugins: PluginsConfig = attrs.field(factory=PluginsConfig)
+    executor: ExecutorConfig = attrs.field(factory=ExecutorConfig)
     telemetry: Mapping[str, Any] = _EMPTY
-    routing: RoutingPolicy = RoutingPolicy()
+    routing: RoutingPolicy = attrs.field(factory=RoutingPolicy)
     resources: Mapping[str, float] = _EMPTY
     source: str | None = None
 
 
 def _did_you_mean(name: str, known: Sequence[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    close = close_matches(name, known)
     if close:
         return f" (did you mean {close[0]!r}?)"
     return f" (known: {', '.join(sorted(known))})" if known else ""

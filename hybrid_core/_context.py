@@ -9,25 +9,31 @@ telemetry metadata.
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import random
 
 import attrs
 
+from ._util import new_rng
 from .exceptions import Cancelled, DeadlineExceeded
 
 __all__ = ["CancelToken", "ExecutionContext", "SharedState"]
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
-# Seeded from os.urandom; ids need uniqueness, not secrecy, and getrandbits is fast.
-_rng = random.Random()
+# Ids need uniqueness, not secrecy; getrandbits is fast. Made on first use.
+_rng: random.Random | None = None
 
 
 def _new_id(bits: int) -> str:
+    global _rng  # noqa: PLW0603 - one generator per process, made lazily
+    if _rng is None:
+        _rng = new_rng()
     # W3C trace context forbids all-zero ids.
     value = 0
     while value == 0:

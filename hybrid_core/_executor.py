@@ -9,15 +9,17 @@ executor is the embedded default; a distributed one comes from a plugin through
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
 import sys
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor as _PoolExecutor
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from types import MappingProxyType
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 import attrs
 
@@ -59,6 +61,8 @@ class Executor(Protocol):
 
 
 def _process_context() -> Any:
+    import multiprocessing
+
     # fork is unsafe once threads exist (the thread pool, the host's own); forkserver starts
     # workers from a clean single-threaded server where the platform has it.
     if sys.platform != "win32" and "forkserver" in multiprocessing.get_all_start_methods():
@@ -99,6 +103,8 @@ class LocalExecutor:
                 raise RuntimeError(f"executor {self.name!r} is closed")
             if where == "process":
                 if self._processes is None:
+                    from concurrent.futures import ProcessPoolExecutor
+
                     self._processes = ProcessPoolExecutor(
                         self.max_processes, mp_context=_process_context()
                     )

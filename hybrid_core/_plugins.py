@@ -9,7 +9,6 @@ as failed, and the others carry on.
 
 from __future__ import annotations
 
-import difflib
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -19,6 +18,7 @@ import pluggy
 
 from . import hookspecs
 from ._markers import PROJECT
+from ._util import close_matches
 from .exceptions import (
     PluginError,
     PluginHookError,
@@ -223,7 +223,7 @@ class PluginManager:
     def record_missing(self, name: str, installed: Iterable[str], origin: str) -> None:
         """Record a plugin that the selection names but that is not installed."""
         names = sorted(set(installed))
-        hint = difflib.get_close_matches(name, names, n=1)
+        hint = close_matches(name, names)
         tail = (
             f"did you mean {hint[0]!r}?"
             if hint
@@ -342,7 +342,7 @@ def _short(value: object) -> str:
 
 
 def _hint(hook: str) -> str:
-    close = difflib.get_close_matches(hook, HOOK_NAMES, n=1, cutoff=0.6)
+    close = close_matches(hook, HOOK_NAMES)
     return f" (did you mean {close[0]!r}?)" if close else f" (hooks: {', '.join(HOOK_NAMES)})"
 
 

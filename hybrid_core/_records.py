@@ -7,7 +7,6 @@ import inspect
 import math
 import re
 from collections.abc import Callable, Mapping
-from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -54,7 +53,7 @@ def freeze_capabilities(value: object, *, owner: str) -> Mapping[str, int]:
                 f"{owner}: priority of capability {cap!r} is {prio}; priorities are "
                 "0 or more (higher is preferred)"
             )
-    return MappingProxyType(dict(value))
+    return FrozenDict(value)
 
 
 def _resources(value: object, *, owner: str) -> Mapping[str, float]:
@@ -67,24 +66,44 @@ def _resources(value: object, *, owner: str) -> Mapping[str, float]:
             raise TypeError(f"{owner}: resource {pool!r} must be a number, not {amount!r}")
         if not math.isfinite(amount) or amount < 0:
             raise ValueError(f"{owner}: resource {pool!r} must be finite and >= 0, not {amount}")
-    return MappingProxyType(dict(value))
+    return FrozenDict(value)
 
 
-def _accepts_context(handler: Handler) -> bool:
-    """True when ``handler`` takes (payload, context), False when it takes (payload)."""
+def context_mode(handler: Handler) -> str:
+    """How ``handler`` wants the context: ``"positional"``, ``"keyword"`` or ``"none"``.
+
+    A parameter named ``context`` gets it (by keyword when keyword-only); otherwise a
+    second *required* positional parameter gets it. ``def h(payload, options=None)``
+    does not: an optional parameter is never filled with the context by position.
+    """
     try:
         sig = inspect.signature(handler)
     except (TypeError, ValueError):
-        return True
-    positional = 0
-    for param in sig.parameters.values():
-        if param.kind is param.VAR_POSITIONAL:
-            return True
-        if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
-            positional += 1
-        elif param.kind is param.KEYWORD_ONLY and param.name == "context":
-            return True
-    return positional >= 2
+        return "positional"
+    params = list(sig.parameters.values())
+    named = sig.parameters.get("context")
+    if named is not None:
+        return "keyword" if named.kind is named.KEYWORD_ONLY else "positional"
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [p for p in positional if p.default is p.empty]
+    return "positional" if len(required) >= 2 else "none"
+
+
+class FrozenDict(dict[str, Any]):
+    """A read-only dict that still pickles (a mappingproxy does not)."""
+
+    __slots__ = ()
+
+    def _readonly(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("this mapping is read-only")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _readonly  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, Any]]]:
+        return (type(self), (dict(self),))
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted(self.items())))
 
 
 def _optional_callable(owner: str, what: str, value: object) -> None:
@@ -92,14 +111,18 @@ def _optional_callable(owner: str, what: str, value: object) -> None:
         raise TypeError(f"{owner}: {what} must be callable or None, not {value!r}")
 
 
-@attrs.frozen(kw_only=True, repr=False)
+@attrs.frozen(kw_only=True, repr=False, eq=False)
 class Engine:
     """A unit of work that serves named capabilities.
 
     ``handler(payload, context)`` or ``handler(payload)`` does the work; it may be sync or
-    async. ``capabilities`` maps each capability name to a priority (0 or more, higher is
-    preferred). Set ``blocking=True`` for a sync handler that must run off the event loop
-    (CPU-heavy or blocking I/O); the system's executor runs it. ``resources`` says what one
+    async; it gets the context when it has a parameter named ``context`` or a second
+    required positional parameter. ``capabilities`` maps each capability name to a
+    priority (0 or more, higher is preferred). Set ``blocking=True`` for a sync handler
+    that must run off the event loop (blocking I/O, code that releases the GIL); the
+    executor runs it in a thread. Set ``process=True`` for CPU-bound pure Python: each
+    call runs in a worker process, so the handler must be importable by name, the payload
+    and result picklable, and the handler cannot take the context. ``resources`` says what one
     call needs from the system's resource pools; ``timeout`` bounds one call in seconds.
     ``start``/``stop`` (sync or async, no arguments) run when the system starts and closes;
     ``health_check`` (sync or async, no arguments) returns truthy when the engine is healthy.
@@ -114,11 +137,12 @@ class Engine:
     resources: Mapping[str, float] = attrs.field(factory=dict)
     timeout: float | None = None
     blocking: bool = False
+    process: bool = False
     health_check: Callable[[], Any] | None = None
     start: Callable[[], Any] | None = None
     stop: Callable[[], Any] | None = None
     metadata: Mapping[str, Any] = attrs.field(factory=dict)
-    accepts_context: bool = attrs.field(init=False)
+    context_mode: str = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         name = check_provider_name(self.name, "engine")
@@ -144,9 +168,23 @@ class Engine:
             raise TypeError(f"{owner}: metadata must be a mapping")
         object.__setattr__(self, "capabilities", caps)
         object.__setattr__(self, "resources", _resources(self.resources, owner=owner))
-        object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
-        object.__setattr__(self, "blocking", bool(self.blocking))
-        object.__setattr__(self, "accepts_context", _accepts_context(self.handler))
+        object.__setattr__(self, "metadata", FrozenDict(self.metadata))
+        object.__setattr__(self, "process", bool(self.process))
+        object.__setattr__(self, "blocking", bool(self.blocking) or self.process)
+        mode = context_mode(self.handler)
+        if self.process and mode != "none":
+            raise ValueError(
+                f"{owner}: a process=True handler runs in another process and cannot take "
+                "the context; drop its 'context' parameter"
+            )
+        if self.process and inspect.iscoroutinefunction(self.handler):
+            raise ValueError(f"{owner}: process=True needs a plain (sync) handler")
+        object.__setattr__(self, "context_mode", mode)
+
+    @property
+    def accepts_context(self) -> bool:
+        """True when the handler is given the execution context."""
+        return self.context_mode != "none"
 
     def __repr__(self) -> str:
         return f"Engine(name={self.name!r}, capabilities={dict(self.capabilities)!r})"

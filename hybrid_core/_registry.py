@@ -8,7 +8,6 @@ access, whatever the number of providers.
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,6 +22,7 @@ from ._records import (
     check_provider_name,
     freeze_capabilities,
 )
+from ._util import close_matches
 from .exceptions import DuplicateProviderError, UnknownCapabilityError
 
 __all__ = ["Compatibility", "Registry"]
@@ -162,7 +162,7 @@ class Registry:
 
     def suggest(self, capability: str, n: int = 3) -> list[str]:
         """The known capability names closest to ``capability``."""
-        return difflib.get_close_matches(capability, list(self._by_capability), n=n, cutoff=0.5)
+        return close_matches(capability, self._by_capability, n=n, cutoff=0.5)
 
     def get(self, name: str) -> Provider | None:
         """The provider named ``name``, or None."""

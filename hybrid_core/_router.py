@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import random
 
 import attrs
 from loguru import logger
@@ -40,12 +42,14 @@ from ._routing import (
     RoutingStrategy,
 )
 from ._telemetry import TelemetryBus
+from ._util import new_rng
 from .exceptions import (
     AllProvidersFailed,
     ContextError,
     DeadlineExceeded,
     EngineError,
     EngineTimeout,
+    PayloadError,
     ResourceError,
     UnknownCapabilityError,
     UnknownStrategyError,
@@ -155,7 +159,7 @@ class Router:
         self.policy = policy or RoutingPolicy()
         self._executor = executor
         self._run_workflow = run_workflow
-        self._rng = rng or random.Random()
+        self._rng = rng or new_rng()
         self._stats: dict[str, ProviderStats] = {}
         self._limits: dict[str, Pool] = {}
         self._budget = _RetryBudget(self.policy.retry_budget, self.policy.min_retries_per_second)
@@ -332,7 +336,7 @@ class Router:
                 return await self.call(
                     provider, payload, ctx, timeout=timeout, capability=capability, attempt=attempt
                 )
-            except (ContextError, ResourceError):
+            except (ContextError, ResourceError, PayloadError):
                 raise
             except Exception as exc:  # noqa: BLE001 - every provider error is an attempt
                 attempts.append((provider.name, exc))
@@ -383,7 +387,7 @@ class Router:
         emit = self.telemetry.enabled
         stats.in_flight += 1
         started = time.monotonic()
-        ok = False
+        error: BaseException | None = None
         try:
             async with self.resources.hold(
                 needs, extra=self._limit(provider), on_wait=self._wait_reporter(ctx, provider)
@@ -397,27 +401,19 @@ class Router:
                         attempt=attempt,
                         kind=provider.kind.value,
                     )
-                result = await self._invoke(provider, payload, ctx, timeout)
-            ok = True
-            return result
+                return await self._invoke(provider, payload, ctx, timeout)
         except BaseException as exc:
-            if emit:
-                self.telemetry.emit(
-                    "engine.call.stop",
-                    ctx,
-                    provider=provider.name,
-                    duration=time.monotonic() - started,
-                    capability=capability,
-                    attempt=attempt,
-                    outcome="error",
-                    error=f"{type(exc).__name__}: {exc}",
-                )
+            error = exc
             raise
         finally:
             now = time.monotonic()
             stats.in_flight -= 1
-            self._settle(stats, now - started, ok, now)
-            if ok and emit:
+            # A bad payload is the caller's fault: not held against the provider's health.
+            self._settle(
+                stats, now - started, error is None or isinstance(error, PayloadError), now
+            )
+            if emit:
+                outcome = {} if error is None else {"error": f"{type(error).__name__}: {error}"}
                 self.telemetry.emit(
                     "engine.call.stop",
                     ctx,
@@ -425,7 +421,8 @@ class Router:
                     duration=now - started,
                     capability=capability,
                     attempt=attempt,
-                    outcome="ok",
+                    outcome="ok" if error is None else "error",
+                    **outcome,
                 )
 
     def _settle(self, stats: ProviderStats, seconds: float, ok: bool, now: float) -> None:
@@ -497,14 +494,17 @@ class Router:
         return self._run_workflow(provider.target, inputs, ctx)
 
     async def _engine_call(self, engine: Engine, payload: Any, ctx: ExecutionContext) -> Any:
-        args = (payload, ctx) if engine.accepts_context else (payload,)
-        handler = engine.handler
+        handler, mode = engine.handler, engine.context_mode
+        args: tuple[Any, ...] = (payload, ctx) if mode == "positional" else (payload,)
+        kwargs = {"context": ctx} if mode == "keyword" else {}
         if inspect.iscoroutinefunction(handler):
-            return await handler(*args)
+            return await handler(*args, **kwargs)
         if engine.blocking:
-            result = await self._executor().asubmit(Call(handler, args))
+            where = "process" if engine.process else "thread"
+            call = Call(handler, args, kwargs, where=where)  # type: ignore[arg-type]
+            result = await self._executor().asubmit(call)
         else:
-            result = handler(*args)
+            result = handler(*args, **kwargs)
         if inspect.isawaitable(result):
             if inspect.iscoroutine(result):
                 result.close()

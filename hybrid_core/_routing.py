@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import itertools
 import math
-import random
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, Union, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
 from ._context import ExecutionContext
 from ._records import Provider
+from ._util import new_rng
 
 if TYPE_CHECKING:
+    import random
+
     from ._resources import ResourcePools
 
 __all__ = [
@@ -142,7 +144,7 @@ class RouteRequest:
 
 
 Scored = tuple[Provider, float]
-Ordered = Sequence[Union[Provider, Scored]]
+Ordered = Sequence[Provider | Scored]
 
 
 @runtime_checkable
@@ -194,7 +196,7 @@ class LeastLoadedStrategy:
     name = "least_loaded"
 
     def __init__(self, rng: random.Random | None = None) -> None:
-        self._rng = rng or random.Random()
+        self._rng = rng or new_rng()
 
     def order(self, candidates: Sequence[Provider], request: RouteRequest) -> Ordered:
         stats = request.stats
@@ -220,10 +222,11 @@ class PerformanceStrategy:
     """Lowest expected cost first: peak-EWMA latency times (in-flight + 1), times
     (1 + ``error_weight`` x recent error rate).
 
-    Exploration keeps every provider known: a provider with no calls yet goes first, and
-    with probability ``explore`` (5% by default) the request goes to the provider whose
-    information is oldest, so one that recovered gets traffic again. Latency also decays
-    while a provider is idle, which bounds how long a bad reputation lasts.
+    Exploration is bounded in time, not left to chance on every request: a provider with
+    no calls yet goes first, and a provider that has not been used nor probed for
+    ``probe_interval`` seconds gets one request, so one that recovered is seen again
+    within that interval while the tail latency of the others is untouched. ``explore``
+    adds a random probe to that fraction of requests (0 by default).
     """
 
     name = "performance_based"
@@ -231,13 +234,16 @@ class PerformanceStrategy:
     def __init__(
         self,
         *,
-        explore: float = 0.05,
+        probe_interval: float = 1.0,
+        explore: float = 0.0,
         error_weight: float = 10.0,
         rng: random.Random | None = None,
     ) -> None:
+        self.probe_interval = probe_interval
         self.explore = explore
         self.error_weight = error_weight
-        self._rng = rng or random.Random()
+        self._rng = rng or new_rng()
+        self._probed: dict[str, float] = {}
 
     def order(self, candidates: Sequence[Provider], request: RouteRequest) -> Ordered:
         now = time.monotonic()
@@ -245,11 +251,28 @@ class PerformanceStrategy:
         scored = sorted(
             ((p, self._cost(stats.get(p.name), now)) for p in candidates), key=lambda s: s[1]
         )
-        if len(scored) > 1 and self._rng.random() < self.explore:
-            stalest = min(scored[1:], key=lambda s: _last_used(stats, s[0]))
-            scored.remove(stalest)
-            scored.insert(0, stalest)
+        if len(scored) > 1:
+            probe = self._due(scored[1:], stats, now)
+            if probe is None and self.explore and self._rng.random() < self.explore:
+                probe = self._rng.choice(scored[1:])
+            if probe is not None:
+                self._probed[probe[0].name] = now
+                scored.remove(probe)
+                scored.insert(0, probe)
         return scored
+
+    def _due(
+        self,
+        scored: Sequence[tuple[Provider, float]],
+        stats: Mapping[str, ProviderStats],
+        now: float,
+    ) -> tuple[Provider, float] | None:
+        for item in scored:
+            name = item[0].name
+            seen = max(_last_used(stats, item[0]), self._probed.get(name, 0.0))
+            if seen and now - seen >= self.probe_interval:
+                return item
+        return None
 
     def _cost(self, s: ProviderStats | None, now: float) -> float:
         if s is None or s.calls == 0:

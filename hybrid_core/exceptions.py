@@ -54,6 +54,7 @@ __all__ = [
     "EngineTimeout",
     "Halt",
     "HybridCoreError",
+    "PayloadError",
     "PluginError",
     "PluginHookError",
     "PluginLoadError",
@@ -253,6 +254,14 @@ class AllProvidersFailed(RoutingError):
             + "; ".join(parts)
             + tail
         )
+
+
+class PayloadError(HybridCoreError, ValueError, TypeError):
+    """The request's payload is wrong: the caller's fault, not the provider's.
+
+    Engines raise it for bad input. The router neither retries it nor counts it against
+    the provider's health, and it reaches the caller as it is.
+    """
 
 
 class EngineError(HybridCoreError):

@@ -86,3 +86,39 @@ def test_other_fields_are_checked(field: str, value: object, message: str) -> No
     kwargs[field] = value
     with pytest.raises((TypeError, ValueError), match=message):
         Engine(**kwargs)  # type: ignore[arg-type]
+
+
+def _kwonly(payload: str, *, context: object) -> str:
+    return payload
+
+
+def _optional(payload: str, options: object = None) -> str:
+    return payload
+
+
+def test_context_is_given_only_to_handlers_that_ask_for_it() -> None:
+    def mode(fn: object) -> str:
+        return Engine(name="m", capabilities={"c": 1}, handler=fn).context_mode  # type: ignore[arg-type]
+
+    assert mode(_kwonly) == "keyword"
+    assert mode(with_context) == "positional"
+    assert mode(_optional) == "none"
+    assert mode(upper) == "none"
+
+
+def test_engines_pickle_and_hash_by_identity() -> None:
+    import pickle
+
+    engine = Engine(name="p", capabilities={"c": 1}, handler=upper, metadata={"k": [1]},
+                    resources={"cpu": 1})
+    copy = pickle.loads(pickle.dumps(engine))
+    assert copy.name == "p" and dict(copy.capabilities) == {"c": 1}
+    assert copy.metadata == {"k": [1]} and copy.context_mode == "none"
+    assert engine != copy and engine in {engine}
+
+
+def test_process_engines_cannot_take_the_context() -> None:
+    with pytest.raises(ValueError, match="cannot take the context"):
+        Engine(name="p", capabilities={"c": 1}, handler=with_context, process=True)
+    engine = Engine(name="p", capabilities={"c": 1}, handler=upper, process=True)
+    assert engine.blocking and engine.process

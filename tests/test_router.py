@@ -50,7 +50,9 @@ def engine(name: str, handler: Any, priority: int = 10, cap: str = "text.op", **
     return Engine(name=name, capabilities={cap: priority}, handler=handler, **kw)
 
 
-def system(*engines: Engine, policy: RoutingPolicy = FAST, **kw: Any) -> tuple[Hybrid, InMemorySink]:
+def system(
+    *engines: Engine, policy: RoutingPolicy = FAST, **kw: Any
+) -> tuple[Hybrid, InMemorySink]:
     sink = InMemorySink()
     plugin = make_plugin("engines", engines=list(engines))
     return Hybrid(plugins=[plugin], entry_points=False, sinks=[sink], routing=policy, **kw), sink
@@ -166,10 +168,15 @@ def test_performance_based_prefers_fast_and_explores() -> None:
     now = time.monotonic()
     stats["fast"].record(0.01, True, now)
     stats["slow"].record(0.03, True, now)
-    never = PerformanceStrategy(explore=0.0)
+    never = PerformanceStrategy(explore=0.0, probe_interval=3600)
     assert never.order([slow, fast], RouteRequest("c", None, stats=stats))[0][0] is fast
     always = PerformanceStrategy(explore=1.0, rng=random.Random(0))
     assert always.order([slow, fast], RouteRequest("c", None, stats=stats))[0][0] is slow
+    probing = PerformanceStrategy(probe_interval=0.0001)
+    time.sleep(0.001)  # both are now "not seen for a while": the costlier one gets a probe
+    assert probing.order([slow, fast], RouteRequest("c", None, stats=stats))[0][0] is slow
+    # ... and only one: right after its probe the cheaper one leads again
+    assert probing.order([slow, fast], RouteRequest("c", None, stats=stats))[0][0] is fast
     stats["fast"].record(0.01, False, now)  # errors make a provider look more expensive
     for _ in range(10):
         stats["fast"].record(0.01, False, now)
@@ -225,7 +232,7 @@ def test_unknown_strategy_and_capability_have_did_you_mean() -> None:
     with s:
         with pytest.raises(UnknownStrategyError, match="did you mean 'round_robin'"):
             s.execute("python.complexity", 0, strategy="round_robbin")
-        with pytest.raises(UnknownCapabilityError, match="did you mean 'python.complexity'"):
+        with pytest.raises(UnknownCapabilityError, match=r"did you mean 'python\.complexity'"):
             s.execute("python.complexty", 0)
 
 
@@ -241,7 +248,10 @@ def test_sync_handler_returning_a_coroutine_is_a_clear_error() -> None:
     async def work(payload: Any) -> Any:
         return payload
 
-    s, _ = system(engine("sneaky", lambda p: work(p)), policy=RoutingPolicy(retries=0))
+    def sneaky(payload: Any) -> Any:
+        return work(payload)  # a plain function handing back a coroutine
+
+    s, _ = system(engine("sneaky", sneaky), policy=RoutingPolicy(retries=0))
     with s, pytest.raises(AllProvidersFailed) as info:
         s.execute("text.op", 0)
     cause = info.value.attempts[0][1]
@@ -335,3 +345,45 @@ def test_retry_budget_stops_retry_storms() -> None:
         with pytest.raises(AllProvidersFailed) as info:
             s.execute("text.op", 0)
     assert len(info.value.attempts) == 3 and "retry budget exhausted" in str(info.value)
+
+
+def test_payload_errors_are_not_retried_nor_held_against_the_provider() -> None:
+    from hybrid_core import PayloadError
+
+    calls = 0
+
+    def picky(payload: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        raise PayloadError("payload must be a mapping with 'source'")
+
+    s, _ = system(engine("picky", picky), policy=RoutingPolicy(cooldown_after=1, retries=3))
+    with s:
+        for _ in range(3):
+            with pytest.raises(PayloadError, match="must be a mapping"):
+                s.execute("text.op", 42)
+        stats = s.router.stats("picky")
+    assert calls == 3 and stats.state == "closed" and stats.failures == 0
+
+
+def test_keyword_context_handlers_get_the_context() -> None:
+    def handler(payload: Any, *, context: ExecutionContext) -> str:
+        return context.parent.name if context.parent else ""
+
+    s, _ = system(engine("kw", handler))
+    with s:
+        assert s.execute("text.op", 0) == "text.op"
+
+
+def test_process_engines_run_in_another_process() -> None:
+    import os
+
+    s, _ = system(engine("proc", _pid, process=True))
+    with s:
+        assert s.execute("text.op", 0) != os.getpid()
+
+
+def _pid(payload: Any) -> int:
+    import os
+
+    return os.getpid()
