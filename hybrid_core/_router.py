@@ -201,36 +201,44 @@ class Router:
         providers: Sequence[str] | None = None,
         avoid: Sequence[str] = (),
     ) -> Decision:
-        """Order the providers of ``capability`` for one attempt, and say why."""
+        """Order the providers of ``capability`` for one attempt, and say why.
+
+        Calls nothing; the decision includes each candidate's statistics.
+        """
         chosen = (
             strategy
             if not isinstance(strategy, (str, type(None)))
             else (self.strategy(strategy, capability))
         )
+        choice = self._choose(capability, payload, context, chosen, providers, avoid)
+        return choice.decision(self._stats_of(choice.everyone))
+
+    def _choose(
+        self,
+        capability: str,
+        payload: Any,
+        context: ExecutionContext | None,
+        strategy: RoutingStrategy,
+        providers: Sequence[str] | None,
+        avoid: Sequence[str],
+    ) -> _Choice:
         everyone = self._candidates(capability, providers)
         now = time.monotonic()
         available = [p for p in everyone if self._available(p.name, now)]
-        cooled = tuple(p.name for p in everyone if p not in available)
         panic = not available
         if panic:
             available = list(everyone)
         request = RouteRequest(capability, payload, context, self._stats, self.resources)
-        ordered, note = self._order(chosen, available, request)
+        ordered, note = self._order(strategy, available, request)
         if avoid and len(ordered) > 1:
             # Untried first, then the one that failed longest ago; stable otherwise.
             last_failed = {name: i for i, name in enumerate(avoid)}
             ordered.sort(key=lambda s: last_failed.get(s[0].name, -1))
-        reason = _reason(chosen.name, ordered, note, panic, cooled, avoid)
-        return Decision(
-            capability=capability,
-            strategy=chosen.name,
-            candidates=tuple(p.name for p in everyone),
-            scores={p.name: s for p, s in ordered},
-            order=tuple(p.name for p, _ in ordered),
-            reason=reason,
-            cooled=cooled,
-            stats={p.name: self.stats(p.name).snapshot(now) for p in everyone},
-        )
+        return _Choice(capability, strategy.name, everyone, available, ordered, note, panic, avoid)
+
+    def _stats_of(self, providers: Sequence[Provider]) -> dict[str, Mapping[str, Any]]:
+        now = time.monotonic()
+        return {p.name: self.stats(p.name).snapshot(now) for p in providers}
 
     def _candidates(self, capability: str, only: Sequence[str] | None) -> tuple[Provider, ...]:
         found = self.registry.require(capability)
@@ -324,14 +332,10 @@ class Router:
         failed: list[str] = []
         for attempt in range(1, allowed + 1):
             ctx.check()
-            decision = self.decide(
-                capability, payload, ctx, strategy=strategy, providers=providers, avoid=failed
-            )
-            self._emit_decision(decision, ctx, attempt)
-            provider = self.registry.get(decision.choice)
-            if provider is None:  # unregistered between the decision and the call
-                failed.append(decision.choice)
-                continue
+            choice = self._choose(capability, payload, ctx, strategy, providers, failed)
+            if self.telemetry.enabled:
+                self._emit_decision(choice.decision(), ctx, attempt)
+            provider = choice.ordered[0][0]
             try:
                 return await self.call(
                     provider, payload, ctx, timeout=timeout, capability=capability, attempt=attempt
@@ -529,6 +533,50 @@ class Router:
                 reason=decision.reason,
                 attempt=attempt,
             )
+
+
+class _Choice:
+    """The raw outcome of one routing decision; a :class:`Decision` is made from it only
+    when someone looks (an event, ``explain``), to keep the request path lean."""
+
+    __slots__ = (
+        "available",
+        "avoid",
+        "capability",
+        "everyone",
+        "note",
+        "ordered",
+        "panic",
+        "strategy",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        capability: str,
+        strategy: str,
+        everyone: tuple[Provider, ...],
+        available: list[Provider],
+        ordered: list[tuple[Provider, float | None]],
+        note: str,
+        panic: bool,
+        avoid: Sequence[str],
+    ) -> None:
+        self.capability, self.strategy, self.everyone = capability, strategy, everyone
+        self.available, self.ordered, self.note = available, ordered, note
+        self.panic, self.avoid = panic, avoid
+
+    def decision(self, stats: Mapping[str, Mapping[str, Any]] | None = None) -> Decision:
+        cooled = tuple(p.name for p in self.everyone if p not in self.available)
+        return Decision(
+            capability=self.capability,
+            strategy=self.strategy,
+            candidates=tuple(p.name for p in self.everyone),
+            scores={p.name: s for p, s in self.ordered},
+            order=tuple(p.name for p, _ in self.ordered),
+            reason=_reason(self.strategy, self.ordered, self.note, self.panic, cooled, self.avoid),
+            cooled=cooled,
+            stats=stats or {},
+        )
 
 
 class _Exhausted(Exception):
