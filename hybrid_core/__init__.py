@@ -10,6 +10,14 @@ from __future__ import annotations
 from loguru import logger as _logger
 
 from . import hookspecs
+from ._bridge import (
+    Consensus,
+    WorkflowProvider,
+    capability_step,
+    engine_step,
+    parallel_step,
+    workflow_provider,
+)
 from ._config import Config, ExecutorConfig, PluginsConfig, find_config, load_config
 from ._context import CancelToken, ExecutionContext, SharedState
 from ._executor import Call, Executor, LocalExecutor
@@ -31,6 +39,22 @@ from ._routing import (
 )
 from ._system import Hybrid
 from ._telemetry import Event, InMemorySink, LoguruSink, Sink, TelemetryBus
+from ._workflow import (
+    SKIPPED,
+    ContinueWith,
+    RetryPolicy,
+    RetryStep,
+    RunResult,
+    RunStatus,
+    Step,
+    StepCall,
+    StepRecord,
+    StepStatus,
+    Workflow,
+    input,
+    result,
+    value,
+)
 from .exceptions import (
     AllProvidersFailed,
     Cancelled,
@@ -82,7 +106,9 @@ __all__ = [
     "Config",
     "ConfigError",
     "ConfigProblem",
+    "Consensus",
     "ContextError",
+    "ContinueWith",
     "CycleError",
     "DeadlineExceeded",
     "Decision",
@@ -120,34 +146,52 @@ __all__ = [
     "ResourceAwareStrategy",
     "ResourceError",
     "ResourcePools",
+    "RetryPolicy",
+    "RetryStep",
     "RoundRobinStrategy",
     "RouteRequest",
     "Router",
     "RoutingError",
     "RoutingPolicy",
     "RoutingStrategy",
+    "RunResult",
+    "RunStatus",
+    "SKIPPED",
     "SharedState",
     "Sink",
+    "Step",
+    "StepCall",
     "StepError",
     "StepFailed",
+    "StepRecord",
+    "StepStatus",
     "StepTimeout",
     "SystemStateError",
     "TelemetryBus",
     "UndoFailed",
     "UnknownCapabilityError",
     "UnknownStrategyError",
+    "Workflow",
     "WorkflowCancelled",
     "WorkflowDefinitionError",
     "WorkflowError",
     "WorkflowFailed",
     "WorkflowHalted",
     "WorkflowInputError",
+    "WorkflowProvider",
     "WorkflowRunError",
     "__version__",
+    "capability_step",
+    "engine_step",
     "find_config",
     "hookimpl",
     "hookspecs",
+    "input",
     "load_config",
+    "parallel_step",
+    "result",
+    "value",
+    "workflow_provider",
 ]
 
 _logger.disable("hybrid_core")

@@ -164,6 +164,11 @@ class Registry:
         """The known capability names closest to ``capability``."""
         return close_matches(capability, self._by_capability, n=n, cutoff=0.5)
 
+    def suggest_name(self, name: str) -> str | None:
+        """The registered provider name closest to ``name``, or None."""
+        close = close_matches(name, self._by_name, n=1)
+        return close[0] if close else None
+
     def get(self, name: str) -> Provider | None:
         """The provider named ``name``, or None."""
         return self._by_name.get(name)

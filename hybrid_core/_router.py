@@ -81,7 +81,7 @@ class RoutingPolicy:
     jitter: float = 1.0
     retry_budget: float = 0.2
     min_retries_per_second: float = 10.0
-    cooldown_after: int = 3
+    cooldown_after: int = 5
     cooldown: float = 5.0
     max_cooldown: float = 60.0
     latency_tau: float = 10.0
@@ -294,6 +294,25 @@ class Router:
         capabilities or provider names tried in order when every attempt failed.
         Raises :class:`AllProvidersFailed` naming every attempt.
         """
+        value, _ = await self.aroute(
+            capability, payload, context, strategy=strategy, providers=providers,
+            timeout=timeout, retries=retries, fallbacks=fallbacks,
+        )  # fmt: skip
+        return value
+
+    async def aroute(
+        self,
+        capability: str,
+        payload: Any = None,
+        context: ExecutionContext | None = None,
+        *,
+        strategy: str | None = None,
+        providers: Sequence[str] | None = None,
+        timeout: float | None = None,
+        retries: int | None = None,
+        fallbacks: Sequence[str] = (),
+    ) -> tuple[Any, str]:
+        """Like :meth:`aexecute`, returning ``(value, name of the provider that served)``."""
         ctx = context or ExecutionContext.root(name=capability)
         chosen = self.strategy(strategy, capability)
         attempts: list[tuple[str, BaseException]] = []
@@ -325,7 +344,7 @@ class Router:
         timeout: float | None,
         retries: int | None,
         attempts: list[tuple[str, BaseException]],
-    ) -> Any:
+    ) -> tuple[Any, str]:
         policy = self.policy
         allowed = 1 + (policy.retries if retries is None else retries)
         self._budget.deposit()
@@ -337,7 +356,7 @@ class Router:
                 self._emit_decision(choice.decision(), ctx, attempt)
             provider = choice.ordered[0][0]
             try:
-                return await self.call(
+                value = await self.call(
                     provider, payload, ctx, timeout=timeout, capability=capability, attempt=attempt
                 )
             except (ContextError, ResourceError, PayloadError):
@@ -345,6 +364,8 @@ class Router:
             except Exception as exc:  # noqa: BLE001 - every provider error is an attempt
                 attempts.append((provider.name, exc))
                 failed.append(provider.name)
+            else:
+                return value, provider.name
             if attempt == allowed:
                 break
             if not self._budget.withdraw():
@@ -363,12 +384,13 @@ class Router:
 
     async def _fallback_call(
         self, target: str, payload: Any, ctx: ExecutionContext, timeout: float | None
-    ) -> Any:
+    ) -> tuple[Any, str]:
         """A fallback names a provider (called directly) or a capability (routed)."""
         provider = self.registry.get(target)
         if provider is not None:
-            return await self.call(provider, payload, ctx, timeout=timeout, capability=None)
-        return await self.aexecute(target, payload, ctx, timeout=timeout)
+            value = await self.call(provider, payload, ctx, timeout=timeout, capability=None)
+            return value, provider.name
+        return await self.aroute(target, payload, ctx, timeout=timeout)
 
     async def call(
         self,
@@ -389,13 +411,14 @@ class Router:
         self.resources.check(needs, owner=f"{provider.kind} {provider.name!r}")
         ctx = context.child(name=provider.name)
         emit = self.telemetry.enabled
-        stats.in_flight += 1
-        started = time.monotonic()
+        started = served = time.monotonic()
+        stats.begin(started)
         error: BaseException | None = None
         try:
             async with self.resources.hold(
                 needs, extra=self._limit(provider), on_wait=self._wait_reporter(ctx, provider)
             ):
+                served = time.monotonic()
                 if emit:
                     self.telemetry.emit(
                         "engine.call.start",
@@ -411,11 +434,11 @@ class Router:
             raise
         finally:
             now = time.monotonic()
-            stats.in_flight -= 1
-            # A bad payload is the caller's fault: not held against the provider's health.
-            self._settle(
-                stats, now - started, error is None or isinstance(error, PayloadError), now
-            )
+            stats.end(started)
+            # Latency is service time: a wait for a slot or a resource is not the
+            # provider's slowness (the strategies account for queueing separately). A bad
+            # payload is the caller's fault: not held against the provider's health.
+            self._settle(stats, now - served, error is None or isinstance(error, PayloadError), now)
             if emit:
                 outcome = {} if error is None else {"error": f"{type(error).__name__}: {error}"}
                 self.telemetry.emit(

@@ -51,6 +51,7 @@ class ProviderStats:
 
     __slots__ = (
         "_latency_at",
+        "_started_sum",
         "calls",
         "consecutive_failures",
         "cooldown_until",
@@ -68,6 +69,7 @@ class ProviderStats:
     def __init__(self, max_concurrency: int | None = None, *, tau: float = 10.0) -> None:
         self.max_concurrency = max_concurrency
         self.in_flight = 0
+        self._started_sum = 0.0
         self.calls = 0
         self.failures = 0
         self.consecutive_failures = 0
@@ -88,11 +90,30 @@ class ProviderStats:
         return float(self.in_flight)
 
     def latency_now(self, now: float) -> float:
-        """The peak-EWMA latency, decayed for the time since it was last updated."""
+        """The peak-EWMA latency, decayed for the time since it was last updated.
+
+        Calls still in flight count too: twice their mean age (what it is, on average,
+        for calls arriving steadily) when that exceeds the estimate. A provider that turns
+        slow is then seen while its slow calls are still running, not only once the first
+        of them returns.
+        """
         if not self.calls:
             return 0.0
         idle = now - self._latency_at
-        return self.latency * math.exp(-idle / self.tau) if idle > 0 else self.latency
+        estimate = self.latency * math.exp(-idle / self.tau) if idle > 0 else self.latency
+        if self.in_flight:
+            estimate = max(estimate, 2.0 * (now - self._started_sum / self.in_flight))
+        return estimate
+
+    def begin(self, now: float) -> None:
+        """A call started (it may still wait for resources)."""
+        self.in_flight += 1
+        self._started_sum += now
+
+    def end(self, started: float) -> None:
+        """The call that began at ``started`` is over."""
+        self.in_flight -= 1
+        self._started_sum = self._started_sum - started if self.in_flight else 0.0
 
     def record(self, seconds: float, ok: bool, now: float) -> None:
         """Fold one finished call into the statistics."""
@@ -219,8 +240,9 @@ def _load(stats: Mapping[str, ProviderStats], provider: Provider) -> float:
 
 
 class PerformanceStrategy:
-    """Lowest expected cost first: peak-EWMA latency times (in-flight + 1), times
-    (1 + ``error_weight`` x recent error rate).
+    """Lowest expected cost first: peak-EWMA latency, times the expected queueing given
+    the calls in flight (see ``_queueing``), times the expected attempts per success,
+    1 / (1 - recent error rate).
 
     Exploration is bounded in time, not left to chance on every request: a provider with
     no calls yet goes first, and a provider that has not been used nor probed for
@@ -236,12 +258,10 @@ class PerformanceStrategy:
         *,
         probe_interval: float = 1.0,
         explore: float = 0.0,
-        error_weight: float = 10.0,
         rng: random.Random | None = None,
     ) -> None:
         self.probe_interval = probe_interval
         self.explore = explore
-        self.error_weight = error_weight
         self._rng = rng or new_rng()
         self._probed: dict[str, float] = {}
 
@@ -277,7 +297,22 @@ class PerformanceStrategy:
     def _cost(self, s: ProviderStats | None, now: float) -> float:
         if s is None or s.calls == 0:
             return -1.0  # unknown: try it first
-        return s.latency_now(now) * (s.in_flight + 1) * (1 + self.error_weight * s.error_rate)
+        # A failed call is retried, so a provider failing a fraction e of its calls costs
+        # about 1 / (1 - e) calls per success (capped: a dead provider is 100x, not inf).
+        attempts = 1.0 / max(0.01, 1.0 - s.error_rate)
+        return s.latency_now(now) * _queueing(s) * attempts
+
+
+def _queueing(s: ProviderStats) -> float:
+    """How much longer than its latency a new call is expected to take, given the load.
+
+    A provider with ``max_concurrency`` k serves k calls at once: a call only waits once
+    k are in flight, then for about (in_flight + 1) / k service times. Without a limit,
+    each call in flight is assumed to delay the next by one service time.
+    """
+    if s.max_concurrency:
+        return max(1.0, (s.in_flight + 1) / s.max_concurrency)
+    return float(s.in_flight + 1)
 
 
 def _last_used(stats: Mapping[str, ProviderStats], provider: Provider) -> float:

@@ -19,7 +19,9 @@ from typing import Any, TypeVar
 import attrs
 from loguru import logger
 
+from ._bridge import WorkflowProvider, needs
 from ._builtin import BUILTIN_SINKS, BuiltinPlugin
+from ._capacity import ExecutionPlan, plan_workflow
 from ._config import Config, config_from_mapping, load_config
 from ._context import ExecutionContext
 from ._executor import Executor
@@ -30,6 +32,8 @@ from ._resources import ResourcePools
 from ._router import Decision, Router, RoutingPolicy
 from ._routing import RoutingStrategy
 from ._telemetry import Sink, TelemetryBus
+from ._util import close_matches
+from ._workflow import RunResult, Workflow, aresume_workflow, arun_workflow
 from .exceptions import (
     PluginError,
     PluginValidationError,
@@ -59,9 +63,14 @@ def _check_engine(item: object) -> str | None:
 
 
 def _check_workflow(item: object) -> str | None:
-    from ._workflow import Workflow
+    ok = isinstance(item, (Workflow, WorkflowProvider))
+    return None if ok else "is not a hybrid_core.Workflow (nor a workflow_provider(...))"
 
-    return None if isinstance(item, Workflow) else "is not a hybrid_core.Workflow"
+
+def _workflow_entry(item: Workflow | WorkflowProvider) -> tuple[Any, ...]:
+    if isinstance(item, WorkflowProvider):
+        return (ProviderKind.WORKFLOW, item.name, item.capabilities, item.workflow)
+    return (ProviderKind.WORKFLOW, item.name, item.capabilities, item)
 
 
 def _check_named(*methods: str) -> Callable[[object], str | None]:
@@ -285,7 +294,7 @@ class Hybrid:
             self._check_unique("routing strategy", self.strategies, strategies, name)
             self._check_unique("executor", self.executors, executors, name)
             entries = [(ProviderKind.ENGINE, e.name, e.capabilities, e) for e in engines]
-            entries += [(ProviderKind.WORKFLOW, w.name, w.capabilities, w) for w in workflows]
+            entries += [_workflow_entry(w) for w in workflows]
             providers = self.registry.register_many(entries, origin=name)
         except Exception as exc:  # noqa: BLE001 - one plugin never breaks the others
             self._fail(record, exc)
@@ -509,8 +518,107 @@ class Hybrid:
     async def _run_provider_workflow(
         self, workflow: Any, inputs: Mapping[str, Any], context: ExecutionContext
     ) -> Any:
-        result = await self.arun(workflow, context=context, **inputs)
+        result = await self.arun(workflow, inputs, context=context)
         return result.unwrap()
+
+    # -- workflows ------------------------------------------------------------------------
+
+    def workflow(self, name: str) -> Workflow:
+        """The workflow registered under ``name``; LookupError with a did-you-mean if none."""
+        provider = self.registry.get(name)
+        if provider is None or provider.kind is not ProviderKind.WORKFLOW:
+            known = [p.name for p in self.registry.of_kind(ProviderKind.WORKFLOW)]
+            close = close_matches(name, known)
+            hint = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else (f"known: {', '.join(sorted(known))}" if known else "none is registered")
+            )
+            raise LookupError(f"no workflow is named {name!r} ({hint})")
+        workflow: Workflow = provider.target
+        return workflow
+
+    async def arun(
+        self,
+        workflow: Workflow | str,
+        /,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        context: ExecutionContext | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
+        **more_inputs: Any,
+    ) -> RunResult:
+        """Run a workflow (an object, or the name of a registered one) and return its result.
+
+        Inputs come from ``inputs`` and/or keywords. The run never raises for a failed
+        step: read ``result.status``, or call ``result.unwrap()``. Blocking steps run on
+        the system's executor; capability and engine steps reach its router.
+        """
+        wf = self.workflow(workflow) if isinstance(workflow, str) else workflow
+        return await arun_workflow(
+            wf,
+            {**(inputs or {}), **more_inputs},
+            executor=self.executor,
+            telemetry=self.telemetry,
+            context=context,
+            max_concurrency=max_concurrency,
+            timeout=timeout,
+            system=self,
+        )
+
+    def run(
+        self,
+        workflow: Workflow | str,
+        /,
+        inputs: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> RunResult:
+        """Synchronous twin of :meth:`arun` (works with or without a running loop)."""
+        return self._sync(lambda: self.arun(workflow, inputs, **options))
+
+    async def aresume(self, result: RunResult, **options: Any) -> RunResult:
+        """Resume a halted or failed run: only the steps it did not complete run."""
+        return await aresume_workflow(
+            result, executor=self.executor, telemetry=self.telemetry, system=self, **options
+        )
+
+    def resume(self, result: RunResult, **options: Any) -> RunResult:
+        """Synchronous twin of :meth:`aresume`."""
+        return self._sync(lambda: self.aresume(result, **options))
+
+    def plan(self, workflow: Workflow | str) -> ExecutionPlan:
+        """Read a workflow before running it: levels, critical path, widest level, peak
+        demand per resource pool, the pool that will serialise the most steps, and needs
+        that no pool can ever meet (as ``problems``)."""
+        self._require_running()
+        wf = self.workflow(workflow) if isinstance(workflow, str) else workflow
+        return plan_workflow(wf, self.registry, self.resources)
+
+    def missing(self, workflow: Workflow) -> list[str]:
+        """What ``workflow`` needs that this system lacks: one sentence per gap."""
+        self._require_running()
+        gaps = []
+        for step, what, name in needs(workflow):
+            if what == "provider" and name not in self.registry:
+                gaps.append(f"step {step!r} pins {name!r}, which no plugin registered")
+            elif what == "capability" and not self.registry.providers(name):
+                close = self.registry.suggest(name, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                gaps.append(f"step {step!r} needs capability {name!r}, which nobody provides{hint}")
+        return gaps
+
+    def register(
+        self, item: Engine | Workflow | WorkflowProvider, *, origin: str = "host"
+    ) -> Provider:
+        """Register an engine or workflow from the host, as a plugin would."""
+        if isinstance(item, Engine):
+            return self.registry.register_engine(item, origin=origin)
+        if isinstance(item, (Workflow, WorkflowProvider)):
+            return self.registry.register_many([_workflow_entry(item)], origin=origin)[0]
+        raise TypeError(
+            f"register() takes an Engine, a Workflow or a workflow_provider(...), not {item!r}"
+        )
 
     def providers(self, capability: str) -> tuple[Provider, ...]:
         """Providers of ``capability``, best first; shorthand for the registry's lookup."""

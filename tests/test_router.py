@@ -177,8 +177,7 @@ def test_performance_based_prefers_fast_and_explores() -> None:
     assert probing.order([slow, fast], RouteRequest("c", None, stats=stats))[0][0] is slow
     # ... and only one: right after its probe the cheaper one leads again
     assert probing.order([slow, fast], RouteRequest("c", None, stats=stats))[0][0] is fast
-    stats["fast"].record(0.01, False, now)  # errors make a provider look more expensive
-    for _ in range(10):
+    for _ in range(40):  # failing most calls makes it cost ~1 / (1 - error rate) times more
         stats["fast"].record(0.01, False, now)
     assert never.order([slow, fast], RouteRequest("c", None, stats=stats))[0][0] is slow
     unknown = provider("new")

@@ -1,0 +1,413 @@
+"""Step kinds built on :class:`Step` with an ``invoke``: compose, map and switch.
+
+Each kind is a small callable object taking a :class:`StepCall`; nested workflows run
+through ``call.runtime.arun`` with a child context, so the deadline, the cancellation and
+the executor reach them, and their runs land in the step's record (``children``), where a
+rollback and a resume find them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Hashable, Mapping
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from .._executor import Call
+from ..exceptions import Cancelled, Halt, StepFailed
+from ._outcome import RunResult, RunStatus
+from ._refs import SKIPPED
+from ._signature import Signature
+from ._step import Step, StepCall
+
+if TYPE_CHECKING:
+    from .._context import ExecutionContext
+    from ._definition import Workflow
+
+__all__ = ["Branch", "compose_step", "map_step", "switch_step"]
+
+OVER = "over"
+ON = "on"
+
+
+def outcome(result: RunResult) -> Any:
+    """A nested run's value; its halt or failure re-raised for the enclosing step."""
+    if result.status is RunStatus.SUCCEEDED:
+        return result.value
+    if result.status is RunStatus.HALTED:
+        raise Halt(result.halt_reason or f"workflow {result.name!r} halted")
+    if result.error is not None:
+        raise result.error
+    raise Cancelled(f"workflow {result.name!r} was cancelled")
+
+
+async def run_nested(
+    call: StepCall,
+    workflow: Workflow,
+    inputs: Mapping[str, Any],
+    keep: Callable[[RunResult], None],
+    *,
+    context: ExecutionContext | None = None,
+    slot: int = 0,
+) -> Any:
+    """Run a nested workflow for ``call`` and return its value (or raise its failure).
+
+    ``keep`` receives the nested run's result, even when the enclosing run cancels it
+    midway; ``slot`` says which of the previous attempt's children it resumes.
+    """
+    try:
+        result = await call.runtime.arun(
+            workflow,
+            inputs,
+            context=context or call.context,
+            resume=_previous(call, slot, workflow),
+        )
+    except asyncio.CancelledError as stop:
+        so_far = getattr(stop, "run_result", None)
+        if so_far is not None:
+            keep(so_far)
+        raise
+    keep(result)
+    return outcome(result)
+
+
+def _previous(call: StepCall, k: int, workflow: Workflow) -> RunResult | None:
+    prev = call.previous
+    if prev is None or len(prev.children) <= k:
+        return None
+    child = prev.children[k]
+    return child if child is not None and child.workflow is workflow else None
+
+
+def _input_problems(
+    workflow: Workflow, passed: set[str], *, what: str, exact: bool = True
+) -> list[str]:
+    found = [
+        f"{what} {workflow.name!r} needs input {name!r}, which the step does not pass"
+        for name in workflow.inputs
+        if name not in passed
+    ]
+    if exact:
+        known = ", ".join(map(repr, workflow.inputs)) or "none"
+        found += [
+            f"passes {name!r}, which {what} {workflow.name!r} does not take (its inputs: {known})"
+            for name in sorted(passed - set(workflow.inputs))
+        ]
+    return found
+
+
+class _Compose:
+    __slots__ = ("workflow",)
+
+    def __init__(self, workflow: Workflow) -> None:
+        self.workflow = workflow
+
+    async def __call__(self, call: StepCall) -> Any:
+        return await run_nested(call, self.workflow, call.arguments, call.children.append)
+
+    def check(self, step: Step) -> list[str]:
+        return _input_problems(self.workflow, set(step.arguments), what="workflow")
+
+
+def compose_step(name: str, workflow: Workflow, **options: Any) -> Step:
+    """A step that runs ``workflow`` as a whole; the step's arguments are its inputs."""
+    kind = _Compose(workflow)
+    return Step(
+        name,
+        invoke=kind,
+        kind="compose",
+        nested=(workflow,),
+        check=kind.check,
+        label=f"compose {workflow.name}",
+        **options,
+    )
+
+
+async def _join(tasks: list[asyncio.Task[None]]) -> None:
+    """Wait for every task; on the first error (or our own cancellation) cancel the rest."""
+    try:
+        _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    except asyncio.CancelledError:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    if pending:
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+    for task in tasks:
+        error = task.exception() if task.done() and not task.cancelled() else None
+        if error is not None:
+            raise error
+
+
+class _Map:
+    __slots__ = ("blocking", "concurrency", "fn", "item", "name", "signature", "workflow")
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        fn: Callable[..., Any] | None,
+        workflow: Workflow | None,
+        item: str | None,
+        concurrency: int | None,
+        blocking: bool,
+    ) -> None:
+        self.name = name
+        self.fn = fn
+        self.workflow = workflow
+        self.item = item
+        self.concurrency = concurrency
+        self.blocking = blocking
+        self.signature = Signature(fn) if fn is not None else None
+
+    async def __call__(self, call: StepCall) -> Any:
+        extra = dict(call.arguments)
+        items = extra.pop(OVER)
+        if items is SKIPPED:
+            return SKIPPED
+        items = list(items)
+        results: list[Any] = [None] * len(items)
+        children: list[RunResult | None] = [None] * len(items)
+        halts: list[Halt] = []
+        ids = iter(range(len(items)))
+
+        async def pull() -> None:
+            for idx in ids:
+                if halts:
+                    return
+                try:
+                    results[idx] = await self._one(call, idx, items[idx], extra, children)
+                except Halt as halt:
+                    halts.append(halt)
+
+        limit = min(self.concurrency or len(items), len(items))
+        try:
+            if limit <= 1:
+                await pull()
+            else:
+                await _join([asyncio.ensure_future(pull()) for _ in range(limit)])
+        finally:
+            if self.workflow is not None:
+                call.children.extend(children)
+        if halts:
+            raise halts[0]
+        return results
+
+    async def _one(
+        self,
+        call: StepCall,
+        idx: int,
+        item: Any,
+        extra: Mapping[str, Any],
+        children: list[RunResult | None],
+    ) -> Any:
+        label = f"{self.name}[{idx}]"
+        try:
+            if self.workflow is None:
+                return await self._call_fn(call, item, extra)
+            assert self.item is not None
+            return await run_nested(
+                call,
+                self.workflow,
+                {**extra, self.item: item},
+                partial(children.__setitem__, idx),
+                context=call.context.child(name=label),
+                slot=idx,
+            )
+        except Halt:
+            raise
+        except Exception as exc:
+            raise StepFailed(label, attempts=1, cause=exc) from exc
+
+    async def _call_fn(self, call: StepCall, item: Any, extra: Mapping[str, Any]) -> Any:
+        fn = self.fn
+        assert fn is not None and self.signature is not None
+        args: tuple[Any, ...] = (item,)
+        kwargs = dict(extra)
+        if self.item is not None:
+            args, kwargs[self.item] = (), item
+        if self.signature.is_async:
+            return await fn(*args, **kwargs)
+        if self.blocking:
+            return await call.runtime.executor.asubmit(Call(fn, args, kwargs))
+        return fn(*args, **kwargs)
+
+    def check(self, step: Step) -> list[str]:
+        if self.workflow is None:
+            return []
+        passed = set(step.arguments) - {OVER}
+        if self.item is None:
+            free = [n for n in self.workflow.inputs if n not in passed]
+            return [
+                f"cannot tell which input of workflow {self.workflow.name!r} takes each "
+                f"element (inputs the step does not pass: {free}); give item='name'"
+            ]
+        return _input_problems(self.workflow, passed | {self.item}, what="workflow")
+
+
+def map_step(
+    name: str,
+    *,
+    over: Any,
+    fn: Callable[..., Any] | None = None,
+    workflow: Workflow | None = None,
+    item: str | None = None,
+    concurrency: int | None = None,
+    blocking: bool = False,
+    arguments: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> Step:
+    """A step that runs ``fn`` or ``workflow`` once per element of ``over``, in order.
+
+    At most ``concurrency`` elements run at once (no bound by default); the result is the
+    list of their results in element order. ``fn`` gets the element as its first
+    positional argument (or as the keyword ``item``) plus the step's other arguments; a
+    workflow gets it as input ``item`` (default: its one input the step does not pass).
+    """
+    if (fn is None) == (workflow is None):
+        raise TypeError(f"map step {name!r}: give a function or a workflow to run per element")
+    if blocking and fn is not None and Signature(fn).is_async:
+        raise TypeError(f"map step {name!r}: an async function cannot be blocking")
+    if concurrency is not None and (
+        isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
+    ):
+        raise ValueError(f"map step {name!r}: concurrency must be an int >= 1 or None")
+    if workflow is not None and item is None:
+        # The element goes to the one input the step's arguments leave open.
+        free = [n for n in workflow.inputs if n not in (arguments or {})]
+        item = free[0] if len(free) == 1 else None
+    kind = _Map(
+        name, fn=fn, workflow=workflow, item=item, concurrency=concurrency, blocking=blocking
+    )
+    target = workflow.name if workflow is not None else getattr(fn, "__name__", "function")
+    return Step(
+        name,
+        invoke=kind,
+        kind="map",
+        arguments={**(arguments or {}), OVER: over},
+        nested=(workflow,) if workflow is not None else (),
+        check=kind.check,
+        label=f"map {target}",
+        **options,
+    )
+
+
+class Branch:
+    """One branch of a switch: a workflow to run, or a function to call."""
+
+    __slots__ = ("fn", "signature", "workflow")
+
+    def __init__(
+        self, *, workflow: Workflow | None = None, fn: Callable[..., Any] | None = None
+    ) -> None:
+        self.workflow = workflow
+        self.fn = fn
+        self.signature = Signature(fn) if fn is not None else None
+
+    @property
+    def label(self) -> str:
+        if self.workflow is not None:
+            return self.workflow.name
+        return getattr(self.fn, "__name__", "function")
+
+
+class _Switch:
+    __slots__ = ("branches", "default", "name", "on", "on_signature")
+
+    def __init__(
+        self,
+        name: str,
+        on: Callable[..., Any] | None,
+        branches: Mapping[Hashable, Branch],
+        default: Branch | None,
+    ) -> None:
+        self.name = name
+        self.on = on
+        self.on_signature = Signature(on) if on is not None else None
+        self.branches = dict(branches)
+        self.default = default
+
+    async def __call__(self, call: StepCall) -> Any:
+        args = dict(call.arguments)
+        key = await self._key(args)
+        branch = self.branches.get(key, self.default)
+        if branch is None:
+            known = ", ".join(map(repr, self.branches)) or "none"
+            raise LookupError(
+                f"switch {self.name!r}: no branch for {key!r} and no default (branches: {known})"
+            )
+        if branch.workflow is not None:
+            inputs = {n: args[n] for n in branch.workflow.inputs}
+            return await run_nested(call, branch.workflow, inputs, call.children.append)
+        assert branch.fn is not None and branch.signature is not None
+        value = branch.fn(**branch.signature.pick(args))
+        return await value if branch.signature.is_async else value
+
+    async def _key(self, args: dict[str, Any]) -> Any:
+        if self.on is None:
+            return args.pop(ON)
+        assert self.on_signature is not None
+        key = self.on(**self.on_signature.pick(args))
+        return await key if self.on_signature.is_async else key
+
+    def check(self, step: Step) -> list[str]:
+        passed = set(step.arguments) - {ON}
+        found = []
+        if self.on_signature is not None:
+            found += [
+                f"the switch predicate needs {n!r}, which the step does not pass"
+                for n in sorted(self.on_signature.required - passed)
+            ]
+        for key, branch in [*self.branches.items(), ("default", self.default)]:
+            if branch is None:
+                continue
+            if branch.workflow is not None:
+                found += _input_problems(
+                    branch.workflow, passed, what=f"branch {key!r} workflow", exact=False
+                )
+            elif branch.signature is not None:
+                found += [
+                    f"branch {key!r} function needs {n!r}, which the step does not pass"
+                    for n in sorted(branch.signature.required - passed)
+                ]
+        return found
+
+
+def switch_step(
+    name: str,
+    *,
+    on: Any,
+    branches: Mapping[Hashable, Branch],
+    default: Branch | None = None,
+    arguments: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> Step:
+    """A step that runs one branch, chosen by ``on``; the other branches do not run.
+
+    ``on`` is a reference or a literal (its value is the branch key), or a predicate called
+    with the step's arguments it names, whose return value is the key. Without a matching
+    branch the ``default`` runs; without a default the step fails.
+    """
+    predicate = on if callable(on) and not isinstance(on, type) else None
+    args = dict(arguments or {})
+    if predicate is None:
+        args[ON] = on
+    kind = _Switch(name, predicate, branches, default)
+    shown = " | ".join(f"{k!r}: {b.label}" for k, b in branches.items())
+    return Step(
+        name,
+        invoke=kind,
+        kind="switch",
+        arguments=args,
+        nested=tuple(
+            b.workflow
+            for b in [*branches.values(), default]
+            if b is not None and b.workflow is not None
+        ),
+        check=kind.check,
+        label=f"switch {shown}",
+        **options,
+    )

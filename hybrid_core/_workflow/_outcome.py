@@ -1,0 +1,270 @@
+"""What a run leaves behind: a record per step and the run result that holds them all."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..exceptions import (
+    UndoFailed,
+    WorkflowCancelled,
+    WorkflowFailed,
+    WorkflowHalted,
+    WorkflowRunError,
+    describe_error,
+)
+
+if TYPE_CHECKING:
+    from ._definition import Workflow
+    from ._planner import Plan
+
+__all__ = ["RunResult", "RunStatus", "StepRecord", "StepStatus", "StepsView"]
+
+
+class StepStatus(str, enum.Enum):
+    """Where a step stands at the end of a run (``RUNNING`` only while it runs)."""
+
+    PENDING = "pending"  # never started
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    COMPENSATED = "compensated"  # failed, and its compensation supplied a result
+    SKIPPED = "skipped"  # its ``where`` was false; its result is SKIPPED
+    FAILED = "failed"
+    CANCELLED = "cancelled"  # started, then stopped by the run (failure, deadline, halt)
+    HALTED = "halted"  # it asked the run to halt
+    UNDONE = "undone"  # succeeded, then rolled back
+    UNDO_FAILED = "undo_failed"  # succeeded; rolling it back raised
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def done(self) -> bool:
+        """True when the step's result is in effect: a resumed run does not run it again."""
+        return self in _DONE
+
+
+_DONE = frozenset({StepStatus.SUCCEEDED, StepStatus.COMPENSATED, StepStatus.SKIPPED})
+
+
+class RunStatus(str, enum.Enum):
+    """How a run ended."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    HALTED = "halted"
+    CANCELLED = "cancelled"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class StepRecord:
+    """What happened to one step in one run.
+
+    ``start`` and ``duration`` are seconds: ``start`` counts from the start of the run.
+    ``result`` is set when the step succeeded (or was compensated or skipped). ``error`` is
+    the StepFailed of a failed step, the signal of a halted or cancelled one, and, for a
+    step that succeeded after retries, the error of its last failed attempt. ``children``
+    holds the runs of nested workflows (compose, map, switch), ``provider`` what served the
+    step when a router chose it.
+    """
+
+    __slots__ = (
+        "attempts",
+        "children",
+        "duration",
+        "error",
+        "kind",
+        "name",
+        "provider",
+        "result",
+        "start",
+        "status",
+        "undo_error",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        kind: str,
+        start: float | None = None,
+        status: StepStatus = StepStatus.RUNNING,
+    ) -> None:
+        self.name = name
+        self.kind = kind
+        self.status = status
+        self.attempts = 0
+        self.start = start
+        self.duration: float | None = None
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.provider: str | None = None
+        self.children: tuple[RunResult | None, ...] = ()
+        self.undo_error: UndoFailed | None = None
+
+    def copy(self) -> StepRecord:
+        """A shallow copy (a resumed run updates its own records, not the old run's)."""
+        other = StepRecord(self.name, self.kind, self.start, self.status)
+        for slot in StepRecord.__slots__:
+            setattr(other, slot, getattr(self, slot))
+        return other
+
+    def __repr__(self) -> str:
+        error = f" error={describe_error(self.error)!r}" if self.error is not None else ""
+        return f"<StepRecord {self.name!r} {self.status.value} attempts={self.attempts}{error}>"
+
+
+class StepsView(Mapping[str, StepRecord]):
+    """A read-only mapping of step name to record, in definition order."""
+
+    __slots__ = ("_index", "_records")
+
+    def __init__(self, index: Mapping[str, int], records: list[StepRecord]) -> None:
+        self._index = index
+        self._records = records
+
+    def __getitem__(self, name: str) -> StepRecord:
+        return self._records[self._index[name]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __repr__(self) -> str:
+        return f"<StepsView {len(self)} steps>"
+
+
+class RunResult:
+    """The outcome of a run: its status, return value or error, and a record per step.
+
+    Nothing is dropped: a failed, halted or cancelled run still holds every completed
+    step's result in ``steps``. ``unwrap()`` returns the value or raises; pass a halted (or
+    failed) result to a resume to run only what is not done.
+    """
+
+    __slots__ = (
+        "_completed",
+        "_plan",
+        "_records",
+        "_undo_args",
+        "duration",
+        "error",
+        "halt_reason",
+        "inputs",
+        "run_id",
+        "started_at",
+        "status",
+        "trace_id",
+        "undo_errors",
+        "value",
+        "workflow",
+    )
+
+    def __init__(
+        self,
+        workflow: Workflow,
+        plan: Plan,
+        *,
+        run_id: str,
+        trace_id: str,
+        inputs: Mapping[str, Any],
+        records: list[StepRecord],
+        started_at: float,
+    ) -> None:
+        self.workflow = workflow
+        self._plan = plan
+        self.run_id = run_id
+        self.trace_id = trace_id
+        self.inputs = inputs
+        self._records = records
+        self.started_at = started_at
+        self.status = RunStatus.SUCCEEDED
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.halt_reason: str | None = None
+        self.duration = 0.0
+        self.undo_errors: list[UndoFailed] = []
+        self._completed: list[int] = []
+        self._undo_args: dict[int, Mapping[str, Any]] = {}
+
+    @property
+    def name(self) -> str:
+        """The workflow's name."""
+        return self.workflow.name
+
+    @property
+    def plan(self) -> Plan:
+        """The plan the run followed."""
+        return self._plan
+
+    @property
+    def steps(self) -> StepsView:
+        """Step name -> :class:`StepRecord`, for every step of the workflow."""
+        return StepsView(self._plan.index, self._records)
+
+    @property
+    def ok(self) -> bool:
+        return self.status is RunStatus.SUCCEEDED
+
+    @property
+    def completed(self) -> tuple[str, ...]:
+        """Names of the steps that completed, in the order they completed."""
+        names = self._plan.names
+        return tuple(names[i] for i in self._completed)
+
+    @property
+    def results(self) -> dict[str, Any]:
+        """Step name -> result, for every step whose result is in effect."""
+        return {r.name: r.result for r in self._records if r.status.done}
+
+    def raise_for_status(self) -> RunResult:
+        """Return self when the run succeeded; else raise a WorkflowRunError holding it."""
+        if self.status is RunStatus.SUCCEEDED:
+            return self
+        error = self._run_error()
+        raise error from self.error
+
+    def unwrap(self) -> Any:
+        """The return value of a succeeded run; raise a WorkflowRunError otherwise."""
+        return self.raise_for_status().value
+
+    def _run_error(self) -> WorkflowRunError:
+        name = self.name
+        if self.status is RunStatus.HALTED:
+            done = sum(1 for r in self._records if r.status.done)
+            why = f": {self.halt_reason}" if self.halt_reason else ""
+            return WorkflowHalted(
+                self,
+                f"workflow {name!r} halted{why}; {done} of {len(self._records)} steps are "
+                "done; resume the run to do the rest",
+            )
+        detail = describe_error(self.error)
+        if self.undo_errors:
+            detail += f"; {len(self.undo_errors)} undo(s) failed, first: {self.undo_errors[0]}"
+        if self.status is RunStatus.CANCELLED:
+            return WorkflowCancelled(self, f"workflow {name!r} was cancelled: {detail}")
+        return WorkflowFailed(self, f"workflow {name!r} failed: {detail}")
+
+    def summary(self) -> str:
+        """A readable report: the run's status, then one line per step."""
+        head = f"workflow {self.name!r} {self.status.value} in {self.duration:.3f}s"
+        lines = [head + (f": {describe_error(self.error)}" if self.error else "")]
+        for rec in self._records:
+            took = f" {rec.duration:.3f}s" if rec.duration is not None else ""
+            line = f"  {rec.name} [{rec.kind}] {rec.status.value} x{rec.attempts}{took}"
+            if rec.error is not None and not rec.status.done:
+                line += f": {describe_error(rec.error)}"
+            if rec.undo_error is not None:
+                line += f"; {rec.undo_error}"
+            lines.append(line)
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"<RunResult {self.name!r} {self.status.value} steps={len(self._records)} "
+            f"duration={self.duration:.3f}s>"
+        )

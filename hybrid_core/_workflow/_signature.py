@@ -1,0 +1,80 @@
+"""What a callable accepts, read once; and calling hooks with only what they ask for."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .._executor import Call
+
+if TYPE_CHECKING:
+    from .._executor import Executor
+
+__all__ = ["Signature", "call_hook"]
+
+
+class Signature:
+    """What a callable accepts, read once when a step is built."""
+
+    __slots__ = ("declared", "is_async", "names", "required")
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.is_async = _is_async(fn)
+        try:
+            params = list(inspect.signature(fn).parameters.values())
+        except (TypeError, ValueError):
+            params = None
+        if params is None:
+            # Unknown (some builtins): assume it takes anything and needs nothing.
+            self.declared: frozenset[str] = frozenset()
+            self.names: frozenset[str] | None = None
+            self.required: frozenset[str] = frozenset()
+            return
+        keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        self.declared = frozenset(p.name for p in params if p.kind in keyword)
+        self.required = frozenset(
+            p.name for p in params if p.kind in keyword and p.default is p.empty
+        )
+        var_keyword = any(p.kind is p.VAR_KEYWORD for p in params)
+        self.names = None if var_keyword else self.declared
+
+    def takes(self, name: str) -> bool:
+        return self.names is None or name in self.names
+
+    def declares(self, name: str) -> bool:
+        """True when the callable names ``name`` as a parameter (``**kwargs`` does not count)."""
+        return name in self.declared
+
+    def pick(self, offered: Mapping[str, Any]) -> dict[str, Any]:
+        """The entries of ``offered`` that the callable accepts as keywords."""
+        if self.names is None:
+            return dict(offered)
+        return {k: v for k, v in offered.items() if k in self.names}
+
+
+def _is_async(fn: Callable[..., Any]) -> bool:
+    if inspect.iscoroutinefunction(fn):
+        return True
+    call = getattr(type(fn), "__call__", None)  # noqa: B004 - an object with async __call__
+    return call is not None and inspect.iscoroutinefunction(call)
+
+
+async def call_hook(
+    fn: Callable[..., Any],
+    sig: Signature,
+    first: Any,
+    offered: Mapping[str, Any],
+    *,
+    executor: Executor | None = None,
+) -> Any:
+    """Call a compensate or undo hook with ``first`` and the keywords it declares.
+
+    A sync hook of a blocking step runs through ``executor`` (in a thread).
+    """
+    kwargs = sig.pick(offered)
+    if sig.is_async:
+        return await fn(first, **kwargs)
+    if executor is not None:
+        return await executor.asubmit(Call(fn, (first,), kwargs))
+    return fn(first, **kwargs)

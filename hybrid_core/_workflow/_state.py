@@ -1,0 +1,364 @@
+"""One run's state and bookkeeping: records, readiness, workers, stopping, the final result.
+
+The runner (:mod:`._runner`) adds the per-step hot loop on top. Every final status of a
+step passes through :meth:`RunState.settle_record`, the run's one reporting point.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+from .._context import ExecutionContext
+from ..exceptions import Cancelled, DeadlineExceeded, Halt, StepFailed, WorkflowError
+from ..exceptions import describe_error as describe
+from ._outcome import RunResult, RunStatus, StepRecord, StepStatus
+from ._refs import SKIPPED
+from ._rollback import arollback, settle
+from ._validation import check_inputs
+
+if TYPE_CHECKING:
+    from ._definition import Workflow
+    from ._runner import Runner
+    from ._step import Step
+
+__all__ = ["RunState"]
+
+
+class RunState:
+    """Everything one run of one workflow tracks; subclassed by the runner."""
+
+    __slots__ = (
+        "active",
+        "args",
+        "completed",
+        "ctx",
+        "done",
+        "error",
+        "halt_reason",
+        "inputs",
+        "limit",
+        "loop",
+        "name",
+        "on_step",
+        "plan",
+        "previous",
+        "ready",
+        "records",
+        "runtime",
+        "sched",
+        "status",
+        "steps",
+        "stop_error",
+        "stopping",
+        "t0",
+        "tasks",
+        "telemetry",
+        "timers",
+        "undo_args",
+        "unregister",
+        "values",
+        "workflow",
+    )
+
+    loop: asyncio.AbstractEventLoop  # set when the run starts
+
+    def __init__(
+        self,
+        workflow: Workflow,
+        inputs: Mapping[str, Any],
+        context: ExecutionContext,
+        runtime: Runner,
+        resume: RunResult | None,
+    ) -> None:
+        plan = self.plan = workflow.plan()
+        check_inputs(workflow, inputs)
+        self.workflow = workflow
+        self.name = workflow.name
+        self.inputs = inputs
+        self.ctx = context
+        self.runtime = runtime
+        self.telemetry = runtime.telemetry
+        self.on_step = runtime.on_step
+        self.steps: tuple[Step, ...] = plan.steps
+        self.args = plan.args
+        self.values: list[Any] = [None] * len(plan)
+        self.records: list[StepRecord | None] = [None] * len(plan)
+        self.completed: list[int] = []
+        self.undo_args: dict[int, Mapping[str, Any]] = {}
+        self.previous: list[StepRecord | None] | None = None
+        done = self._adopt(resume) if resume is not None else ()
+        self.sched = plan.scheduler(done)
+        self.limit = runtime.max_concurrency or sys.maxsize
+        self.ready: deque[int] = deque()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.active = 0
+        self.done: asyncio.Future[None] | None = None
+        self.status: RunStatus | None = None
+        self.error: BaseException | None = None
+        self.stop_error: BaseException | None = None
+        self.halt_reason: str | None = None
+        self.stopping = False
+        self.timers: list[asyncio.TimerHandle] = []
+        self.unregister: Any = None
+        self.t0 = 0.0
+
+    def _adopt(self, resume: RunResult) -> list[int]:
+        """Take over what ``resume`` completed; keep the rest's records for nested resumes."""
+        if resume.name != self.name:
+            raise ValueError(
+                f"cannot resume a run of workflow {resume.name!r} as workflow {self.name!r}"
+            )
+        index = self.plan.index
+        self.previous = [None] * len(self.plan)
+        done = []
+        for old in resume._records:
+            i = index.get(old.name)
+            if i is None:
+                continue
+            if old.status.done:
+                self.records[i] = old.copy()
+                self.values[i] = old.result
+                done.append(i)
+            else:
+                self.previous[i] = old
+        old_names = resume.plan.names
+        for j in resume._completed:
+            i = index.get(old_names[j], -1)
+            if i >= 0 and self.records[i] is not None:
+                self.completed.append(i)
+                if j in resume._undo_args:
+                    self.undo_args[i] = resume._undo_args[j]
+        return done
+
+    # -- workers --------------------------------------------------------------------------
+
+    async def worker(self, i: int) -> None:
+        """Run step ``i`` and whatever this worker takes on after it (the runner's hot loop)."""
+        raise NotImplementedError
+
+    def start(self, ready: Sequence[int]) -> None:
+        self.ready.extend(ready)
+        while self.ready and self.active < self.limit:
+            self.spawn(self.ready.popleft())
+
+    def spawn(self, i: int) -> None:
+        self.active += 1
+        self.tasks.add(self.loop.create_task(self.worker(i)))
+
+    def retire(self) -> None:
+        """Called by a worker as it ends (in its ``finally``)."""
+        self.tasks.discard(cast("asyncio.Task[None]", asyncio.current_task()))
+        self.active -= 1
+        if not self.active and self.done is not None and not self.done.done():
+            self.done.set_result(None)
+
+    def _reap(self, task: asyncio.Task[None]) -> None:
+        # A task cancelled before its coroutine started never ran its ``finally``.
+        if task in self.tasks:
+            self.tasks.discard(task)
+            self.active -= 1
+            if not self.active and self.done is not None and not self.done.done():
+                self.done.set_result(None)
+
+    def next_step(self, newly: Sequence[int]) -> int:
+        """Queue what became ready, spawn workers for all but one, return that one (or -1)."""
+        if self.stopping:
+            return -1
+        ready = self.ready
+        if newly:
+            if not ready and len(newly) == 1:
+                return newly[0]
+            ready.extend(newly)
+        if not ready:
+            return -1
+        nxt = ready.popleft()
+        while ready and self.active < self.limit:
+            self.spawn(ready.popleft())
+        return nxt
+
+    # -- stopping -------------------------------------------------------------------------
+
+    def arm(self) -> None:
+        """Watch the context: its deadline and its cancellation stop the run."""
+        ctx = self.ctx
+        if ctx.cancel_token.cancelled:
+            self.on_cancel(ctx.cancel_token.reason)
+            return
+        if ctx.deadline is not None:
+            left = ctx.deadline - time.monotonic()
+            if left <= 0:
+                self.on_deadline()
+                return
+            self.timers.append(self.loop.call_later(left, self.on_deadline))
+        self.unregister = ctx.cancel_token.on_cancel(self._on_token)
+
+    def disarm(self) -> None:
+        for timer in self.timers:
+            timer.cancel()
+        if self.unregister is not None:
+            self.unregister()
+            self.unregister = None
+
+    def _on_token(self, reason: str) -> None:
+        # Runs in whichever thread cancelled the context.
+        with contextlib.suppress(RuntimeError):  # a closed loop: the run is over anyway
+            self.loop.call_soon_threadsafe(self.on_cancel, reason)
+
+    def on_cancel(self, reason: str) -> None:
+        self.abort(RunStatus.CANCELLED, Cancelled(reason or f"run of {self.name!r} cancelled"))
+
+    def on_deadline(self) -> None:
+        self.abort(
+            RunStatus.FAILED,
+            DeadlineExceeded(f"workflow {self.name!r} passed its deadline; running steps stopped"),
+        )
+
+    def abort(self, status: RunStatus, error: BaseException) -> None:
+        """Stop the run for ``error``; a halted run keeps its status, a failing one too."""
+        if self.status is None:
+            self.status, self.error = status, error
+        elif self.status is not RunStatus.HALTED:
+            return
+        self.stop(error)
+
+    def stop(self, why: BaseException) -> None:
+        """Start nothing more, cancel every running worker, and cancel the steps' contexts."""
+        self.stopping = True
+        self.stop_error = why
+        self.ready.clear()
+        current = asyncio.current_task()
+        for task in tuple(self.tasks):
+            if task is not current:
+                task.cancel()
+                task.add_done_callback(self._reap)
+        if self.unregister is not None:
+            self.unregister()
+            self.unregister = None
+        self.ctx.cancel(str(why))
+
+    # -- final statuses -------------------------------------------------------------------
+
+    def settle_record(self, rec: StepRecord, event: str = "step.stop") -> None:
+        """Report a step's final status (to ``on_step`` and telemetry): the one point."""
+        try:
+            settle(self.ctx, rec, self.telemetry, self.on_step, event)
+        except Exception as exc:  # noqa: BLE001 - reported as the run's error
+            # A journal that cannot record a step must not let the run go on unrecorded.
+            self.abort(RunStatus.FAILED, exc)
+
+    def _close(self, rec: StepRecord, status: StepStatus, attempts: int, error: Any) -> None:
+        rec.status = status
+        rec.attempts = attempts
+        rec.error = error
+        rec.duration = time.monotonic() - self.t0 - (rec.start or 0.0)
+        self.settle_record(rec)
+
+    def skip(self, i: int, step: Step) -> int:
+        """Record a step whose ``where`` was false; return the next step for the worker."""
+        rec = StepRecord(step.name, step.kind, time.monotonic() - self.t0, StepStatus.SKIPPED)
+        rec.duration = 0.0
+        rec.result = SKIPPED
+        self.records[i] = rec
+        self.values[i] = SKIPPED
+        self.completed.append(i)
+        self.settle_record(rec, "step.skip")
+        return self.next_step(self.sched.done(i))
+
+    def fail(
+        self, i: int, rec: StepRecord, cause: Exception, attempts: int, detail: str = ""
+    ) -> None:
+        """Record a step that failed for good; the first failure stops the run."""
+        step = self.steps[i]
+        failure = StepFailed(
+            step.name, attempts=attempts, cause=cause, workflow=self.name, detail=detail
+        )
+        self.records[i] = rec
+        self._close(rec, StepStatus.FAILED, attempts, failure)
+        if self.status is None:
+            self.status, self.error = RunStatus.FAILED, failure
+            self.stop(Cancelled(f"step {step.name!r} failed"))
+
+    def cancelled(self, rec: StepRecord, attempts: int) -> None:
+        """Record a step stopped by the run (its failure, deadline, cancellation or halt)."""
+        if not self.stopping:
+            # Nobody inside the run asked for this: treat it as cancelling the whole run.
+            self.abort(
+                RunStatus.CANCELLED, Cancelled(f"step {rec.name!r} was cancelled from outside")
+            )
+        self._close(rec, StepStatus.CANCELLED, attempts, self.stop_error)
+
+    def halt(self, rec: StepRecord, signal: Halt, attempts: int) -> None:
+        """Record a step that asked to halt; the first halt stops starting new steps."""
+        self._close(rec, StepStatus.HALTED, attempts, signal)
+        if self.status is not None:
+            return
+        self.status, self.halt_reason = RunStatus.HALTED, signal.reason or None
+        self.stopping = True
+        self.ready.clear()
+        grace = self.runtime.halt_grace
+        why = Cancelled(f"the run halted and this step did not finish within {grace:g}s")
+        self.timers.append(self.loop.call_later(grace, self.stop, why))
+
+    # -- the end --------------------------------------------------------------------------
+
+    async def finish(self, started_at: float) -> RunResult:
+        """Build the run result; roll back a failed or cancelled run; report it."""
+        status = self.status or RunStatus.SUCCEEDED
+        value = None
+        if status is RunStatus.SUCCEEDED:
+            try:
+                value = self.plan.evaluate_return(self.values, self.inputs)
+            except Exception as exc:  # noqa: BLE001 - a bad path into a result fails the run
+                status = RunStatus.FAILED
+                self.error = WorkflowError(
+                    f"workflow {self.name!r}: its return could not be built: {describe(exc)}"
+                )
+                self.error.__cause__ = exc
+        records = self._all_records()
+        result = RunResult(
+            self.workflow,
+            self.plan,
+            run_id=self.ctx.run_id,
+            trace_id=self.ctx.trace_id,
+            inputs=self.inputs,
+            records=records,
+            started_at=started_at,
+        )
+        result.status, result.value, result.error = status, value, self.error
+        result.halt_reason = self.halt_reason
+        result._completed = self.completed
+        result._undo_args = self.undo_args
+        if status is RunStatus.FAILED or status is RunStatus.CANCELLED:
+            await arollback(result, self.runtime, self.ctx, self.on_step)
+        result.duration = time.monotonic() - self.t0
+        self._report(result)
+        return result
+
+    def _all_records(self) -> list[StepRecord]:
+        records = self.records
+        for i, rec in enumerate(records):
+            if rec is None:
+                step = self.steps[i]
+                records[i] = StepRecord(step.name, step.kind, None, StepStatus.PENDING)
+        return cast("list[StepRecord]", records)
+
+    def _report(self, result: RunResult) -> None:
+        if self.telemetry.enabled:
+            failed = result.error.step if isinstance(result.error, StepFailed) else None
+            self.telemetry.emit(
+                "run.stop",
+                self.ctx,
+                step=failed,
+                duration=result.duration,
+                workflow=self.name,
+                status=result.status.value,
+                error=describe(result.error) if result.error is not None else None,
+                completed=len(result._completed),
+                undo_errors=len(result.undo_errors),
+            )
