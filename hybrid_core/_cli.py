@@ -317,6 +317,17 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
+def _register_verbs() -> None:
+    # The workflow verbs live in their own module, which imports this one's helpers.
+    from ._cli_run import graph, plan, run
+
+    for command in (run, graph, plan):
+        cli.add_command(command)
+
+
+_register_verbs()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     try:

@@ -471,6 +471,10 @@ class Hybrid:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
+            running = False  # not inside the except block: errors must not chain to this
+        else:
+            running = True
+        if not running:
             return self._on_own_loop(fn)
         with ThreadPoolExecutor(1, thread_name_prefix="hybrid-sync") as pool:
             return pool.submit(self._on_own_loop, fn).result()

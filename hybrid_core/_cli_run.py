@@ -1,0 +1,301 @@
+"""CLI verbs that work on workflows: ``run``, ``graph``, ``plan``.
+
+A WORKFLOW argument is the name of a workflow the system knows (from a plugin or the
+configuration), or ``module:attribute`` naming a ``Workflow`` object in Python code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ._cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    UsageFailure,
+    _emit_json,
+    _options,
+    _system,
+    global_options,
+    handle_errors,
+)
+from ._system import Hybrid
+from ._telemetry import Event
+from ._visual import to_dot, to_mermaid
+from ._workflow import RunResult, RunStatus, Workflow
+from .exceptions import describe_error
+
+__all__ = ["graph", "plan", "run"]
+
+
+def resolve_workflow(system: Hybrid, spec: str) -> Workflow:
+    """The workflow ``spec`` names: a registered name, or ``module:attribute``."""
+    if ":" in spec:
+        return _import_workflow(spec)
+    try:
+        return system.workflow(spec)
+    except LookupError as exc:
+        raise UsageFailure(f"{exc}; or give module:attribute of a Workflow in Python") from None
+
+
+def _import_workflow(spec: str) -> Workflow:
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UsageFailure(f"cannot import {module_name!r} for workflow {spec!r}: {exc}") from None
+    obj: Any = module
+    for part in attr.split("."):
+        obj = getattr(obj, part, None)
+    if not isinstance(obj, Workflow):
+        raise UsageFailure(
+            f"{spec!r} is {type(obj).__name__}, not a hybrid_core.Workflow; name a Workflow object"
+        )
+    return obj
+
+
+def parse_inputs(pairs: tuple[str, ...], input_file: Path | None) -> dict[str, Any]:
+    """Inputs from ``--input-file`` (a JSON object), then ``--input`` pairs.
+
+    ``key=value`` passes the text as a string; ``key:=json`` parses the value as JSON.
+    """
+    inputs: dict[str, Any] = {}
+    if input_file is not None:
+        inputs.update(_read_input_file(input_file))
+    for pair in pairs:
+        if ":=" in pair and pair.index(":=") < pair.index("=") + 1:
+            key, _, raw = pair.partition(":=")
+            try:
+                value: Any = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise UsageFailure(
+                    f"--input {pair!r}: the value after ':=' is not JSON ({exc})"
+                ) from None
+        elif "=" in pair:
+            key, _, value = pair.partition("=")
+        else:
+            raise UsageFailure(f"--input {pair!r}: write key=value (text) or key:=json")
+        if not key.isidentifier():
+            raise UsageFailure(f"--input {pair!r}: {key!r} is not an input name")
+        inputs[key] = value
+    return inputs
+
+
+def _read_input_file(path: Path) -> Mapping[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageFailure(f"--input-file {str(path)!r}: cannot be read ({exc.strerror})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageFailure(f"--input-file {str(path)!r}: is not a JSON file ({exc})") from None
+    if not isinstance(data, dict):
+        raise UsageFailure(f"--input-file {str(path)!r}: must hold a JSON object of inputs")
+    return data
+
+
+class Progress:
+    """A live one-line progress display on a terminal: done/total, running, failed.
+
+    It is a telemetry sink: it follows the top-level run's step events, and erases its
+    line when the run stops, so only the summary remains.
+    """
+
+    name = "progress"
+
+    def __init__(self, stream: Any = None) -> None:
+        self.stream = stream or sys.stderr
+        self.total = 0
+        self.done = 0
+        self.running: dict[str, None] = {}
+        self.failed: list[str] = []
+        self._span: str | None = None
+        self._drawn = 0.0
+        self._lock = threading.Lock()
+
+    def handle(self, event: Event) -> None:
+        with self._lock:
+            if event.name == "run.start" and self._span is None:
+                self._span = event.span_id
+                self.total = int(event.attributes.get("steps", 0))
+            if event.span_id != self._span or event.step is None:
+                return
+            if event.name == "step.start":
+                self.running[event.step] = None
+            elif event.name in ("step.stop", "step.skip"):
+                self.running.pop(event.step, None)
+                self.done += 1
+                if event.attributes.get("status") == "failed":
+                    self.failed.append(event.step)
+            self._draw()
+
+    def _draw(self) -> None:
+        now = time.monotonic()
+        if now - self._drawn < 0.1:
+            return
+        self._drawn = now
+        running = ", ".join(list(self.running)[:3]) + (" ..." if len(self.running) > 3 else "")
+        failed = f" | failed: {', '.join(self.failed)}" if self.failed else ""
+        line = f"[{self.done}/{self.total}] running: {running or '-'}{failed}"
+        self.stream.write("\r\x1b[2K" + line[:200])
+        self.stream.flush()
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if self._drawn:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
+
+
+def run_to_dict(result: RunResult) -> dict[str, Any]:
+    """A run result as JSON-ready data (the shape ``hybrid run --json`` prints)."""
+    return {
+        "workflow": result.name,
+        "run_id": result.run_id,
+        "trace_id": result.trace_id,
+        "status": result.status.value,
+        "duration": round(result.duration, 6),
+        "value": _jsonable(result.value),
+        "error": describe_error(result.error) if result.error is not None else None,
+        "steps": {
+            name: {
+                "status": rec.status.value,
+                "kind": rec.kind,
+                "attempts": rec.attempts,
+                "start": rec.start,
+                "duration": rec.duration,
+                "provider": rec.provider,
+                "error": describe_error(rec.error) if rec.error is not None else None,
+            }
+            for name, rec in result.steps.items()
+        },
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        return json.loads(json.dumps(value, default=_fallback))
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _fallback(value: Any) -> Any:
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if hasattr(value, "__attrs_attrs__"):
+        import attrs
+
+        return attrs.asdict(value)
+    return repr(value)
+
+
+@click.command()
+@click.argument("workflow")
+@click.option("--input", "-i", "pairs", multiple=True, metavar="KEY=VALUE",
+              help="An input: key=text, or key:=json. Repeatable.")  # fmt: skip
+@click.option("--input-file", type=click.Path(path_type=Path), help="A JSON object of inputs.")
+@click.option("--max-concurrency", type=click.IntRange(min=1), help="Steps at once, at most.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds, at most.")
+@global_options
+@handle_errors
+def run(
+    workflow: str,
+    pairs: tuple[str, ...],
+    input_file: Path | None,
+    max_concurrency: int | None,
+    timeout: float | None,
+) -> None:
+    """Run WORKFLOW and print its result; exit 1 when it fails.
+
+    \b
+    Examples:
+      hybrid run review --input path=src/
+      hybrid run mypkg.flows:nightly --input-file inputs.json --json
+    """
+    opts = _options()
+    inputs = parse_inputs(pairs, input_file)
+    with _system(opts) as system:
+        wf = resolve_workflow(system, workflow)
+        progress = Progress() if sys.stderr.isatty() and not opts.json else None
+        if progress is not None:
+            system.telemetry.attach(progress)
+        try:
+            result = system.run(wf, inputs, max_concurrency=max_concurrency, timeout=timeout)
+        finally:
+            if progress is not None:
+                system.telemetry.detach(progress)
+                progress.close()
+    _report(result, json_output=opts.json, quiet=opts.quiet)
+    sys.exit(EXIT_OK if result.status is RunStatus.SUCCEEDED else EXIT_FAILED)
+
+
+def _report(result: RunResult, *, json_output: bool, quiet: bool) -> None:
+    if json_output:
+        _emit_json(run_to_dict(result))
+    elif not quiet:
+        click.echo(result.summary())
+        if result.ok and result.value is not None:
+            click.echo(json.dumps(_jsonable(result.value), indent=2))
+    if not result.ok:
+        failed = [n for n, r in result.steps.items() if r.status.value == "failed"]
+        where = f" at step {failed[0]!r}" if failed else ""
+        click.echo(f"error: workflow {result.name!r} {result.status.value}{where}: "
+                   f"{describe_error(result.error)}", err=True)  # fmt: skip
+
+
+@click.command()
+@click.argument("workflow")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid",
+              show_default=True, help="Mermaid (for Markdown) or Graphviz DOT.")  # fmt: skip
+@global_options
+@handle_errors
+def graph(workflow: str, fmt: str) -> None:
+    """Print WORKFLOW's graph: steps, their kinds, data and ordering edges.
+
+    \b
+    Examples:
+      hybrid graph review > review.mmd
+      hybrid graph mypkg.flows:nightly --format dot | dot -Tsvg > nightly.svg
+    """
+    with _system(_options()) as system:
+        wf = resolve_workflow(system, workflow)
+        wf.validate()
+        click.echo(to_mermaid(wf) if fmt == "mermaid" else to_dot(wf))
+
+
+@click.command()
+@click.argument("workflow")
+@global_options
+@handle_errors
+def plan(workflow: str) -> None:
+    """Read WORKFLOW before running it: critical path, widest level, resource demand.
+
+    Exit 1 when a need can never be met or a capability has no provider.
+
+    \b
+    Example:
+      hybrid plan review --json
+    """
+    opts = _options()
+    with _system(opts) as system:
+        wf = resolve_workflow(system, workflow)
+        report = system.plan(wf)
+        missing = system.missing(wf)
+    if opts.json:
+        _emit_json({**report.to_dict(), "missing": missing})
+    else:
+        click.echo(report.render())
+        for gap in missing:
+            click.echo(f"problem: {gap}")
+    sys.exit(EXIT_FAILED if report.problems or missing else EXIT_OK)

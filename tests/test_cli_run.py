@@ -1,0 +1,101 @@
+"""``hybrid run``, ``graph`` and ``plan`` through the real executable."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from clitools import run_hybrid
+
+FLOWS = """
+import hybrid_core as hc
+
+wf = hc.Workflow("demo", inputs=["n"])
+
+@wf.step(n=hc.input("n"))
+def double(n):
+    return int(n) * 2
+
+@wf.step(x=hc.result("double"))
+def check(x):
+    if x > 100:
+        raise ValueError("too big")
+    return {"value": x + 1}
+
+wf.returns("check")
+not_a_workflow = 42
+"""
+
+
+@pytest.fixture
+def flows(tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "flows.py").write_text(textwrap.dedent(FLOWS))
+    return {"PYTHONPATH": str(tmp_path), "HYBRID_CORE_PLUGINS": ""}
+
+
+def test_run_prints_a_summary_and_the_value(flows: dict[str, str]) -> None:
+    result = run_hybrid("run", "flows:wf", "--input", "n=4", env=flows)
+    assert result.returncode == 0, result.stderr
+    assert "workflow 'demo' succeeded" in result.stdout
+    assert '"value": 9' in result.stdout
+
+
+def test_run_json_and_failure_exit_code(flows: dict[str, str], tmp_path: Path) -> None:
+    inputs = tmp_path / "inputs.json"
+    inputs.write_text('{"n": 400}')
+    result = run_hybrid("run", "flows:wf", "--input-file", str(inputs), "--json", env=flows)
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert data["status"] == "failed"
+    assert data["steps"]["double"] == {**data["steps"]["double"], "status": "succeeded"}
+    assert data["steps"]["check"]["status"] == "failed"
+    assert "step 'check'" in result.stderr and "ValueError: too big" in result.stderr
+
+
+def test_json_inputs_with_colon_equals(flows: dict[str, str]) -> None:
+    result = run_hybrid("run", "flows:wf", "-i", "n:=7", "--json", env=flows)
+    assert json.loads(result.stdout)["value"] == {"value": 15}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("run", "flows:wf", "--input", "n"), "write key=value (text) or key:=json"),
+        (("run", "flows:wf", "--input", "n:={"), "is not JSON"),
+        (("run", "flows:not_a_workflow"), "is int, not a hybrid_core.Workflow"),
+        (("run", "nosuch.module:wf"), "cannot import 'nosuch.module'"),
+        (("run", "review"), "no workflow is named 'review'"),
+        (("run", "flows:wf", "--input-file", "/nonexistent.json"), "cannot be read"),
+        (("run", "flows:wf", "--max-concurrency", "0"), "0 is not in the range x>=1"),
+    ],
+)
+def test_bad_run_arguments_exit_2_with_one_line(
+    flows: dict[str, str], args: tuple[str, ...], message: str
+) -> None:
+    result = run_hybrid(*args, env=flows)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_input_is_a_clear_failure(flows: dict[str, str]) -> None:
+    result = run_hybrid("run", "flows:wf", env=flows)
+    assert result.returncode == 2
+    assert "'n'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_graph_in_mermaid_and_dot(flows: dict[str, str]) -> None:
+    mermaid = run_hybrid("graph", "flows:wf", env=flows)
+    assert mermaid.returncode == 0 and mermaid.stdout.startswith("%% workflow demo")
+    assert "flowchart TD" in mermaid.stdout
+    dot = run_hybrid("graph", "flows:wf", "--format", "dot", env=flows)
+    assert dot.returncode == 0 and 'digraph "demo"' in dot.stdout and "s0 -> s1" in dot.stdout
+
+
+def test_plan_prints_the_critical_path(flows: dict[str, str]) -> None:
+    result = run_hybrid("plan", "flows:wf", env=flows)
+    assert result.returncode == 0, result.stderr
+    assert "critical path (2 steps): double -> check" in result.stdout
+    data = json.loads(run_hybrid("plan", "flows:wf", "--json", env=flows).stdout)
+    assert data["critical_path"] == ["double", "check"] and data["missing"] == []
