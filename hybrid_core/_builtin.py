@@ -13,11 +13,10 @@ from ._config import ExecutorConfig
 from ._executor import Executor, LocalExecutor
 from ._markers import hookimpl
 from ._routing import RoutingStrategy, builtin_strategies
-from ._telemetry import InMemorySink, LoguruSink, Sink
+from ._telemetry import Sink
+from ._telemetry_builtin import BUILTIN_SINKS, build_sinks
 
-__all__ = ["BuiltinPlugin"]
-
-BUILTIN_SINKS = ("loguru", "memory")
+__all__ = ["BUILTIN_SINKS", "BuiltinPlugin"]
 
 
 class BuiltinPlugin:
@@ -41,15 +40,7 @@ class BuiltinPlugin:
 
     @hookimpl
     def hybrid_telemetry_sinks(self, settings: Mapping[str, Any]) -> Sequence[Sink]:
-        wanted = settings.get("sinks", ())
-        sinks: list[Sink] = []
-        if "loguru" in wanted:
-            options = settings.get("loguru", {})
-            level = options.get("level", "INFO") if isinstance(options, Mapping) else "INFO"
-            sinks.append(LoguruSink(level=str(level)))
-        if "memory" in wanted:
-            sinks.append(InMemorySink())
-        return sinks
+        return build_sinks(settings)
 
     def __repr__(self) -> str:
         return "<BuiltinPlugin>"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -114,12 +115,14 @@ class CancelToken:
     Callbacks registered with :meth:`on_cancel` run once, in the thread that cancels.
     """
 
-    __slots__ = ("_callbacks", "_children", "_lock", "cancelled", "reason")
+    __slots__ = ("__weakref__", "_callbacks", "_children", "_lock", "cancelled", "reason")
 
     def __init__(self) -> None:
         self.cancelled = False
         self.reason = ""
-        self._children: list[CancelToken] = []
+        # Weak: a child nobody holds any more needs no cancelling, and a long-lived parent
+        # (a host's context reused for many calls) must not keep every child alive.
+        self._children: weakref.WeakSet[CancelToken] = weakref.WeakSet()
         self._callbacks: list[Callable[[str], None]] = []
         self._lock = threading.Lock()
 
@@ -128,7 +131,7 @@ class CancelToken:
         token = CancelToken()
         with self._lock:
             if not self.cancelled:
-                self._children.append(token)
+                self._children.add(token)
                 return token
         token.cancel(self.reason)
         return token
@@ -157,7 +160,7 @@ class CancelToken:
                 return
             self.cancelled = True
             self.reason = reason
-            children, self._children = self._children, []
+            children, self._children = list(self._children), weakref.WeakSet()
             callbacks, self._callbacks = self._callbacks, []
         for callback in callbacks:
             callback(reason)

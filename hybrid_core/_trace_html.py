@@ -1,0 +1,135 @@
+"""The HTML view of a trace: one self-contained page, no network needed to view it.
+
+The page carries the trace as a JSON block plus an inline stylesheet and script (see
+:mod:`._trace_assets`); the script builds the zoomable timeline, the details panel
+(click a row or a graph node) and one workflow graph per run, coloured by outcome.
+Opening ``page.html#span=<id>`` selects that span; ``#view=<from>,<to>`` (milliseconds)
+opens zoomed in.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from ._trace import Trace, critical_path
+from ._trace_assets import CSS, SCRIPT
+from ._trace_spans import Span
+
+__all__ = ["render_html", "trace_data"]
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>{css}</style>
+</head>
+<body>
+<div id="app"><noscript>This page draws the trace with JavaScript; enable it to see the
+timeline.</noscript></div>
+<script type="application/json" id="trace-data">{data}</script>
+<script>{script}</script>
+</body>
+</html>
+"""
+
+
+def _ms(trace_start: float, at: float | None) -> float | None:
+    return None if at is None else round((at - trace_start) * 1000, 3)
+
+
+def _plain(value: Any) -> Any:
+    """JSON the browser can parse: mappings, lists, strings, finite numbers, null."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    return repr(value)
+
+
+def _span_data(span: Span, depth: int, t0: float, marked: set[str]) -> dict[str, Any]:
+    return {
+        "id": span.span_id,
+        "parent": span.parent_id,
+        "kind": span.kind,
+        "name": span.name,
+        "depth": depth,
+        "start": _ms(t0, span.start),
+        "end": _ms(t0, span.end),
+        "duration": None if span.duration is None else round(span.duration * 1000, 3),
+        "status": span.status,
+        "critical": span.span_id in marked,
+        "attributes": _plain(span.attributes),
+        "notes": [
+            {"name": n.name, "at": _ms(t0, n.timestamp), "attributes": _plain(n.attributes)}
+            for n in span.notes
+        ],
+    }
+
+
+def _run_data(run: Span, t0: float) -> dict[str, Any]:
+    steps = sorted((c for c in run.children if c.kind == "step"), key=lambda s: s.start)
+    names = {s.name for s in steps}
+    graph = run.attributes.get("graph")
+    edges = []
+    if isinstance(graph, Mapping):
+        edges = [[d, n] for n, deps in graph.items() for d in deps if d in names and n in names]
+    nodes = [
+        {
+            "id": s.span_id,
+            "name": s.name,
+            "status": s.status,
+            "start": _ms(t0, s.start),
+            "end": _ms(t0, s.end or s.start),
+        }
+        for s in steps
+    ]
+    return {
+        "id": run.span_id,
+        "name": run.name,
+        "status": run.status,
+        "nodes": nodes,
+        "edges": edges,
+    }
+
+
+def trace_data(trace: Trace, title: str = "") -> dict[str, Any]:
+    """Everything the page shows, as plain data (milliseconds from the trace's start)."""
+    t0 = trace.start
+    marked = critical_path(trace)
+    rows = trace.rows()
+    return {
+        "title": title or "hybrid trace",
+        "summary": trace.summary(),
+        "problems": list(trace.problems),
+        "total": round((trace.end - t0) * 1000, 3),
+        "spans": [_span_data(span, depth, t0, marked) for depth, span in rows],
+        "runs": [_run_data(span, t0) for _depth, span in rows if span.kind == "run"],
+    }
+
+
+def _script_json(data: Mapping[str, Any]) -> str:
+    import json
+
+    text = json.dumps(data, ensure_ascii=False, default=repr)
+    # Inside <script>, "</" could end the element and "<!--" open a comment.
+    return text.replace("</", "<\\/").replace("<!--", "<\\!--")
+
+
+def render_html(trace: Trace, title: str = "") -> str:
+    """The trace as one self-contained HTML page."""
+    data = trace_data(trace, title)
+    return _PAGE.format(
+        title=html.escape(data["title"]),
+        css=CSS,
+        data=_script_json(data),
+        script=SCRIPT,
+    )

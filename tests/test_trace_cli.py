@@ -1,0 +1,165 @@
+"""`hybrid trace`: the terminal timeline, JSON, the HTML page, and damaged files."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import hybrid_core as hc
+from hybrid_core import Engine, Hybrid, RoutingPolicy
+from hybrid_core._cli_trace import trace
+from hybrid_core._telemetry_jsonl import JsonlSink
+from hybrid_core.testing import make_plugin
+
+BLOCKS = re.compile("[█▒▓░─▚]")
+
+
+def flaky() -> Callable[[object], object]:
+    calls: list[int] = []
+
+    def handler(payload: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("warming up")
+        return payload
+
+    return handler
+
+
+def count(text: str) -> int:
+    return len(text)
+
+
+def record(path: Path) -> str:
+    """Record a workflow with a routed step that retries, a composed one, a skipped one."""
+    sub = hc.Workflow("summarise", inputs=["text"])
+    sub.step("count", count, text=hc.input("text"))
+    sub.returns("count")
+    wf = hc.Workflow("review", inputs=["text"])
+    wf.add(hc.capability_step("parse", "text.parse", payload=hc.input("text")))
+    wf.compose("summary", sub, text=hc.result("parse"))
+    wf.step("optional", lambda text: text, text=hc.input("text"), where=lambda text: False)
+    wf.step("report", lambda n, t: f"{t}:{n}", n=hc.result("summary"), t=hc.result("parse"))
+    wf.returns("report")
+    engines = [
+        Engine(name="fast", capabilities={"text.parse": 5}, handler=flaky()),
+        Engine(name="slow", capabilities={"text.parse": 1}, handler=str.upper),
+    ]
+    system = Hybrid(
+        plugins=[make_plugin("p", engines=engines)],
+        entry_points=False,
+        sinks=[JsonlSink(path)],
+        routing=RoutingPolicy(backoff=0.0),
+    )
+    with system:
+        result = system.run(wf, text="hello")
+    assert result.unwrap() == "HELLO:5"
+    return result.trace_id
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    done = CliRunner().invoke(trace, list(args))
+    return done.exit_code, done.stdout, done.stderr
+
+
+def test_the_timeline_shows_steps_calls_decisions_and_the_critical_path(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    trace_id = record(path)
+    code, out, err = invoke(str(path), "--width", "140")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0].startswith(f"trace {trace_id}: 2 runs, 5 steps, 2 routing decisions")
+    rows = {line[2:].split()[1]: line for line in lines[3:] if len(line[2:].split()) > 1}
+    for step in ("parse", "summary", "optional", "report", "count"):
+        assert step in rows, step
+    assert rows["report"].startswith("*") and rows["parse"].startswith("*")
+    assert not rows["optional"].startswith("*") and "skipped" in rows["optional"]
+    decisions = [line for line in lines if " route text.parse" in line]
+    assert "-> fast: priority chose 'fast' (score 5)" in decisions[0]
+    assert "ERROR" in decisions[0]
+    assert "avoiding after failure: fast" in decisions[1]
+    assert any(" call fast " in line and "RuntimeError: warming up" in line for line in lines)
+    assert BLOCKS.search(out)
+
+
+def test_ascii_bars_on_request(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    record(path)
+    code, out, _ = invoke(str(path), "--ascii")
+    assert code == 0 and not BLOCKS.search(out) and "#" in out
+
+
+def test_json_output_is_the_span_tree(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    trace_id = record(path)
+    code, out, _ = invoke(str(path), "--json")
+    data = json.loads(out)
+    assert code == 0 and data["problems"] == []
+    (run,) = data["spans"]
+    assert (run["kind"], run["name"], run["trace_id"]) == ("run", "review", trace_id)
+    children = {c["name"]: c for c in run["children"]}
+    assert set(children) == {"parse", "summary", "optional", "report"}
+    assert run["critical"] and children["report"]["critical"]
+    assert not children["optional"]["critical"]
+
+
+def test_html_is_one_self_contained_page(tmp_path: Path) -> None:
+    path, page = tmp_path / "run.jsonl", tmp_path / "run.html"
+    record(path)
+    code, out, _ = invoke(str(path), "--html", str(page))
+    # 2 runs, 5 steps, 2 routing decisions, 2 calls
+    assert code == 0 and out == f"wrote {page} (11 spans)\n"
+    html = page.read_text()
+    assert "<script src" not in html and "<link" not in html and "@import" not in html
+    assert re.findall(r"https?://[^\"' )]+", html) == ["http://www.w3.org/2000/svg"]
+    data = json.loads(re.search(r'id="trace-data">(.*?)</script>', html, re.S).group(1))  # type: ignore[union-attr]
+    steps = [s["name"] for s in data["spans"] if s["kind"] == "step"]
+    assert sorted(steps) == ["count", "optional", "parse", "report", "summary"]
+    (review, summarise) = data["runs"]
+    assert {n["name"]: n["status"] for n in review["nodes"]} == {
+        "parse": "succeeded", "summary": "succeeded", "optional": "skipped", "report": "succeeded",
+    }  # fmt: skip
+    assert summarise["name"] == "summarise"
+
+
+def test_script_breaking_text_in_the_trace_cannot_end_the_data_block(tmp_path: Path) -> None:
+    path, page = tmp_path / "run.jsonl", tmp_path / "run.html"
+    sink = JsonlSink(path)
+    bus = hc.TelemetryBus()
+    bus.attach(sink)
+    context = hc.ExecutionContext.root(name="w")
+    bus.emit("run.start", context, workflow="</script><script>alert(1)</script>")
+    bus.close()
+    invoke(str(path), "--html", str(page))
+    html = page.read_text()
+    assert html.count("</script>") == 2 and "alert(1)" in html
+
+
+def test_a_truncated_recording_warns_and_still_shows_the_timeline(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    record(path)
+    path.write_text(path.read_text()[:-30])
+    code, out, err = invoke(str(path))
+    assert code == 0
+    assert "warning:" in err and "cut off" in err
+    assert "run review" in out and "unfinished" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("not a trace\n", "is not a hybrid_core trace: line 1 is not JSON"), ("", "is empty")],
+)
+def test_a_file_that_is_no_trace_fails_with_one_clear_line(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(content)
+    code, out, err = invoke(str(path))
+    assert code == 2 and out == ""
+    assert err == f"error: {path}: {message}" + err.split(message, 1)[1]
+    assert len(err.strip().splitlines()) == 1
