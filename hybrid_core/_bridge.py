@@ -77,7 +77,7 @@ class _Pinned:
 class _Routed:
     """Route the request through the system's router."""
 
-    __slots__ = ("capability", "fallbacks", "providers", "retries", "strategy")
+    __slots__ = ("capability", "fallbacks", "providers", "retries", "strategy", "with_provider")
 
     def __init__(
         self,
@@ -86,9 +86,11 @@ class _Routed:
         providers: Sequence[str] | None,
         fallbacks: Sequence[str],
         retries: int | None,
+        with_provider: bool = False,
     ) -> None:
         self.capability, self.strategy, self.providers = capability, strategy, providers
         self.fallbacks, self.retries = tuple(fallbacks), retries
+        self.with_provider = with_provider
 
     async def __call__(self, call: StepCall) -> Any:
         router = _system(call).router
@@ -102,6 +104,8 @@ class _Routed:
             fallbacks=self.fallbacks,
         )
         call.provider = provider
+        if self.with_provider:
+            return {"provider": provider, "result": value}
         return value
 
 
@@ -128,6 +132,7 @@ def capability_step(
     providers: Sequence[str] | None = None,
     fallbacks: Sequence[str] = (),
     route_retries: int | None = None,
+    with_provider: bool = False,
     **kwargs: Any,
 ) -> Step:
     """A step routed at run time: any provider of ``capability`` may serve it.
@@ -136,10 +141,12 @@ def capability_step(
     ``providers`` restricts the candidates; ``fallbacks`` (capabilities or provider names)
     are tried when routing exhausts its candidates; ``route_retries`` overrides the
     router's retries across providers. Step-level ``retry`` re-runs the whole routed step.
+    ``with_provider=True`` makes the step's result ``{"provider": name, "result": value}``,
+    for dependants that must say which provider produced what.
     """
     freeze_capabilities({capability: 0}, owner=f"capability step {name!r}")
     options, arguments = _split(kwargs)
-    invoke = _Routed(capability, strategy, providers, fallbacks, route_retries)
+    invoke = _Routed(capability, strategy, providers, fallbacks, route_retries, with_provider)
     return Step(name, invoke=invoke, kind="capability", arguments=arguments,
                 label=f"capability {capability}", **options)  # fmt: skip
 

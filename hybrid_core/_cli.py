@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import click
 from loguru import logger
@@ -23,6 +23,7 @@ import hybrid_core
 
 from ._config import Config, find_config, load_config
 from ._system import Hybrid
+from ._telemetry import Sink
 from .exceptions import ConfigError, HybridCoreError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,6 +41,7 @@ class Options:
         self.verbose = 0
         self.quiet = False
         self.strict = False
+        self.profile: str | None = None
 
 
 def _set(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
@@ -98,6 +100,14 @@ def global_options(fn: F) -> F:
             callback=_set("strict"),
             help="Treat any plugin failure as an error.",
         ),
+        click.option(
+            "--profile",
+            "profile",
+            metavar="NAME",
+            expose_value=False,
+            callback=_set("profile"),
+            help="Apply the [profile.NAME] overlay of the configuration.",
+        ),
     ]
     for decorator in reversed(decorators):
         fn = decorator(fn)
@@ -114,13 +124,20 @@ class UsageFailure(Exception):
 
 def _config(opts: Options) -> Config:
     path = opts.config or find_config()
-    return load_config(path) if path is not None else Config()
+    if path is not None:
+        return load_config(path, profile=opts.profile)
+    if opts.profile:
+        raise UsageFailure(
+            f"--profile {opts.profile!r} needs a configuration file; none was given with "
+            "--config nor found (hybrid.toml, or pyproject.toml with [tool.hybrid])"
+        )
+    return Config()
 
 
 @contextmanager
-def _system(opts: Options) -> Iterator[Hybrid]:
+def _system(opts: Options, *, sinks: Sequence[Sink] = ()) -> Iterator[Hybrid]:
     config = _config(opts)
-    system = Hybrid(config, strict=opts.strict or None)
+    system = Hybrid(config, strict=opts.strict or None, sinks=sinks)
     with system:
         yield system
 
@@ -147,7 +164,32 @@ def _emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Verbs(click.Group):
+    """The top-level group; verbs defined in other modules load when first named.
+
+    Those modules import this one's helpers, so they cannot be imported from here at
+    import time; loading them on demand also keeps ``hybrid --help`` fast.
+    """
+
+    LAZY: ClassVar[dict[str, str]] = {
+        "run": "_cli_run", "graph": "_cli_run", "plan": "_cli_run",
+        "validate": "_cli_config", "config": "_cli_config",
+        "trace": "_cli_trace", "explain": "_cli_trace",
+    }  # fmt: skip
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.LAZY})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.LAZY and cmd_name not in self.commands:
+            import importlib
+
+            module = importlib.import_module(f"hybrid_core.{self.LAZY[cmd_name]}")
+            self.add_command(getattr(module, cmd_name))
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Verbs, context_settings={"help_option_names": ["-h", "--help"]})
 @global_options
 @click.version_option(hybrid_core.__version__, prog_name="hybrid")
 def cli() -> None:
@@ -315,17 +357,6 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
     for row in (header, *rows):
         click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-
-
-def _register_verbs() -> None:
-    # The workflow verbs live in their own module, which imports this one's helpers.
-    from ._cli_run import graph, plan, run
-
-    for command in (run, graph, plan):
-        cli.add_command(command)
-
-
-_register_verbs()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -29,6 +29,7 @@ from ._cli import (
 )
 from ._system import Hybrid
 from ._telemetry import Event
+from ._telemetry_jsonl import JsonlSink
 from ._visual import to_dot, to_mermaid
 from ._workflow import RunResult, RunStatus, Workflow
 from .exceptions import describe_error
@@ -207,6 +208,8 @@ def _fallback(value: Any) -> Any:
 @click.option("--input-file", type=click.Path(path_type=Path), help="A JSON object of inputs.")
 @click.option("--max-concurrency", type=click.IntRange(min=1), help="Steps at once, at most.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds, at most.")
+@click.option("--trace", "trace_file", type=click.Path(path_type=Path), metavar="FILE",
+              help="Record the run's telemetry as JSON lines for 'hybrid trace'.")  # fmt: skip
 @global_options
 @handle_errors
 def run(
@@ -215,6 +218,7 @@ def run(
     input_file: Path | None,
     max_concurrency: int | None,
     timeout: float | None,
+    trace_file: Path | None,
 ) -> None:
     """Run WORKFLOW and print its result; exit 1 when it fails.
 
@@ -222,10 +226,12 @@ def run(
     Examples:
       hybrid run review --input path=src/
       hybrid run mypkg.flows:nightly --input-file inputs.json --json
+      hybrid run review --input path=src/ --trace run.jsonl
     """
     opts = _options()
     inputs = parse_inputs(pairs, input_file)
-    with _system(opts) as system:
+    sinks = [JsonlSink(str(trace_file))] if trace_file is not None else []
+    with _system(opts, sinks=sinks) as system:
         wf = resolve_workflow(system, workflow)
         progress = Progress() if sys.stderr.isatty() and not opts.json else None
         if progress is not None:

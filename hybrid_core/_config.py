@@ -8,8 +8,8 @@ mapping a host passes. Checking reports every problem at once, each as
 
 from __future__ import annotations
 
+import math
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -17,7 +17,9 @@ from typing import Any
 
 import attrs
 
+from ._compose import Composed, compose_file, join_key
 from ._router import RoutingPolicy
+from ._telemetry_builtin import check_settings
 from ._util import close_matches
 from .exceptions import ConfigError, ConfigProblem
 
@@ -45,6 +47,17 @@ class ExecutorConfig:
 
 
 @attrs.frozen
+class EngineOverride:
+    """``[engines.NAME]``: adjust an engine a plugin provides, or leave it out."""
+
+    enable: bool = True
+    priority: int | Mapping[str, int] | None = None
+    max_concurrency: int | None = None
+    timeout: float | None = None
+    resources: Mapping[str, float] | None = None
+
+
+@attrs.frozen
 class Config:
     """A checked configuration. ``source`` names the file it came from, if any."""
 
@@ -53,7 +66,10 @@ class Config:
     telemetry: Mapping[str, Any] = _EMPTY
     routing: RoutingPolicy = attrs.field(factory=RoutingPolicy)
     resources: Mapping[str, float] = _EMPTY
+    engines: Mapping[str, EngineOverride] = _EMPTY
+    workflows: Mapping[str, Any] = _EMPTY
     source: str | None = None
+    composed: Composed | None = attrs.field(default=None, repr=False, eq=False)
 
 
 def _did_you_mean(name: str, known: Sequence[str]) -> str:
@@ -83,7 +99,7 @@ class _Checker:
     def unknown_keys(self, data: Mapping[str, Any], prefix: str, known: Sequence[str]) -> None:
         for key in data:
             if key not in known:
-                where = f"{prefix}.{key}" if prefix else str(key)
+                where = _key(prefix, key)
                 self.problem(where, f"unknown key{_did_you_mean(str(key), known)}")
 
     def names(self, data: Mapping[str, Any], key: str, path: str) -> tuple[str, ...] | None:
@@ -116,6 +132,23 @@ class _Checker:
         return value
 
 
+def _key(prefix: str, name: object) -> str:
+    """A key path: ``prefix`` then ``name``, quoted as TOML would when it needs to be."""
+    tail = join_key([str(name)])
+    return f"{prefix}.{tail}" if prefix else tail
+
+
+def _finite(value: object) -> float | None:
+    """``value`` as a finite float, or None (not a number, NaN, infinite, too large)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _kind(value: object) -> str:
     names = {
         str: "a string",
@@ -131,7 +164,7 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
-_SECTIONS = ("plugins", "executor", "telemetry", "routing", "resources")
+_SECTIONS = ("plugins", "executor", "telemetry", "routing", "resources", "engines", "workflows")
 
 
 def config_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>") -> Config:
@@ -146,6 +179,8 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>") -
     telemetry = _telemetry(check, check.table(data, "telemetry"))
     routing = _routing(check, check.table(data, "routing"))
     resources = _resources(check, check.table(data, "resources"))
+    engines = _engines(check, check.table(data, "engines"))
+    workflows = check.table(data, "workflows")  # built and checked when the system starts
     if check.problems:
         raise ConfigError(check.problems)
     return Config(
@@ -154,6 +189,8 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>") -
         telemetry=telemetry,
         routing=routing,
         resources=resources,
+        engines=engines,
+        workflows=MappingProxyType(dict(workflows)),
         source=source,
     )
 
@@ -181,8 +218,10 @@ def _executor(check: _Checker, data: Mapping[str, Any]) -> ExecutorConfig:
 
 
 def _telemetry(check: _Checker, data: Mapping[str, Any]) -> Mapping[str, Any]:
-    # Sink settings belong to the plugins that provide the sinks; only the list is ours.
+    # Only the built-in sinks' tables are checked here; other sinks' settings belong to
+    # the plugins that provide them.
     sinks = check.names(data, "sinks", "telemetry.sinks")
+    check_settings(data, check.problem)
     out = dict(data)
     out["sinks"] = list(sinks or ())
     return MappingProxyType(out)
@@ -216,7 +255,7 @@ def _routing(check: _Checker, data: Mapping[str, Any]) -> RoutingPolicy:
     per_cap = check.table(data, "capabilities") if "capabilities" in data else _EMPTY
     bad = [k for k, v in per_cap.items() if not isinstance(v, str)]
     for key in bad:
-        check.problem(f"routing.capabilities.{key}", "must be a strategy name")
+        check.problem(_key("routing.capabilities", key), "must be a strategy name")
     options["capability_strategies"] = {k: v for k, v in per_cap.items() if k not in bad}
     for key in _ROUTING_COUNTS:
         value = data.get(key)
@@ -229,66 +268,99 @@ def _routing(check: _Checker, data: Mapping[str, Any]) -> RoutingPolicy:
         value = data.get(key)
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            check.problem(f"routing.{key}", f"must be a number, not {_kind(value)}")
-        elif value < low or (high is not None and value > high):
+        number = _finite(value)
+        if number is None:
+            check.problem(f"routing.{key}", f"must be a finite number, not {_kind(value)}")
+        elif number < low or (high is not None and number > high):
             limits = f"between {low:g} and {high:g}" if high is not None else f">= {low:g}"
             check.problem(f"routing.{key}", f"must be {limits}, not {value}")
         else:
-            options[key] = float(value)
+            options[key] = number
     return RoutingPolicy(**options)
 
 
-def _resources(check: _Checker, data: Mapping[str, Any]) -> Mapping[str, float]:
+def _resources(
+    check: _Checker, data: Mapping[str, Any], *, prefix: str = "resources"
+) -> Mapping[str, float]:
     out: dict[str, float] = {}
     for name, size in data.items():
-        if isinstance(size, bool) or not isinstance(size, (int, float)) or not size > 0:
-            check.problem(f"resources.{name}", f"must be a number > 0, not {_kind(size)}")
+        number = _finite(size)
+        if number is None or not number > 0:
+            check.problem(_key(prefix, name), f"must be a finite number > 0, not {_kind(size)}")
         else:
-            out[name] = float(size)
+            out[name] = number
     return MappingProxyType(out)
 
 
-def _read_toml(path: Path) -> Mapping[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on 3.10 only
-        import tomli as tomllib
-    try:
-        with path.open("rb") as f:
-            document: dict[str, Any] = tomllib.load(f)
-            return document
-    except FileNotFoundError:
-        raise ConfigError(
-            [ConfigProblem(str(path), "", "file not found; check the path given to --config")]
-        ) from None
-    except IsADirectoryError:
-        raise ConfigError(
-            [ConfigProblem(str(path), "", "is a directory; give the path of a TOML file")]
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError([ConfigProblem(str(path), "", f"is not UTF-8 text: {exc}")]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(
-            [ConfigProblem(str(path), "", f"is not valid TOML: {exc}; fix the syntax there")]
-        ) from None
-    except OSError as exc:
-        raise ConfigError(
-            [ConfigProblem(str(path), "", f"cannot be read: {exc.strerror}")]
-        ) from None
+_ENGINE_KEYS = ("enable", "priority", "max_concurrency", "timeout", "resources")
 
 
-def load_config(path: str | os.PathLike[str]) -> Config:
-    """Read and check a config file: ``hybrid.toml``-style, or a ``pyproject.toml``.
+def _engines(check: _Checker, data: Mapping[str, Any]) -> Mapping[str, EngineOverride]:
+    out: dict[str, EngineOverride] = {}
+    for name, table in data.items():
+        key = _key("engines", name)
+        if not isinstance(table, Mapping):
+            check.problem(key, f"must be a table, not {_kind(table)}")
+            continue
+        check.unknown_keys(table, key, _ENGINE_KEYS)
+        priority = table.get("priority")
+        if priority is not None and not _is_priority(priority):
+            check.problem(f"{key}.priority",
+                          "must be an int >= 0, or a table of capability = int >= 0")  # fmt: skip
+            priority = None
+        timeout = table.get("timeout")
+        if timeout is not None and not ((_finite(timeout) or 0) > 0):
+            check.problem(
+                f"{key}.timeout", f"must be a number of seconds > 0, not {_kind(timeout)}"
+            )
+            timeout = None
+        resources = None
+        if "resources" in table:
+            resources = _resources(
+                check, check.table(table, "resources"), prefix=f"{key}.resources"
+            )
+        out[str(name)] = EngineOverride(
+            enable=check.boolean(table, "enable", f"{key}.enable", True),
+            priority=priority,
+            max_concurrency=check.count(table, "max_concurrency", f"{key}.max_concurrency"),
+            timeout=float(timeout) if timeout is not None else None,
+            resources=resources,
+        )
+    return MappingProxyType(out)
 
-    In a ``pyproject.toml`` only the ``[tool.hybrid]`` table is read.
+
+def _is_priority(value: object) -> bool:
+    def one(v: object) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+    if isinstance(value, Mapping):
+        return all(isinstance(k, str) and one(v) for k, v in value.items())
+    return one(value)
+
+
+def load_config(
+    path: str | os.PathLike[str],
+    *,
+    profile: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Config:
+    """Read, compose and check a config file: ``hybrid.toml``-style, or a ``pyproject.toml``.
+
+    ``extends`` files are merged in, the ``[profile.NAME]`` overlay chosen by ``profile``
+    is applied, ``${VAR}`` and ``${VAR:-default}`` are read from ``env`` (default
+    ``os.environ``). In a ``pyproject.toml`` only the ``[tool.hybrid]`` table is read.
+    Every problem names the file and key that set the offending value.
     """
-    p = Path(path)
-    document = _read_toml(p)
-    if p.name == "pyproject.toml":
-        tool = document.get("tool", {})
-        document = tool.get("hybrid", {}) if isinstance(tool, Mapping) else {}
-    return config_from_mapping(document, source=str(p))
+    return config_from_composed(compose_file(path, profile=profile, env=env))
+
+
+def config_from_composed(composed: Composed) -> Config:
+    """Check a composed document; problems point at the file and key that set each value."""
+    try:
+        config = config_from_mapping(composed.data, source=composed.source)
+    except ConfigError as exc:
+        raise ConfigError(composed.relocate(exc.problems)) from None
+    return attrs.evolve(config, composed=composed)
 
 
 def find_config(start: str | os.PathLike[str] | None = None) -> Path | None:

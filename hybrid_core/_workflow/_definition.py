@@ -180,6 +180,7 @@ class Workflow:
         over = kwargs.pop("over")
         item = kwargs.pop("item", None)
         concurrency = kwargs.pop("concurrency", None)
+        keep_runs = kwargs.pop("keep_runs", True)
         options, arguments = _split(kwargs)
         if not isinstance(each, Workflow) and not callable(each):
             raise TypeError(
@@ -191,6 +192,7 @@ class Workflow:
             over=over,
             item=item,
             concurrency=concurrency,
+            keep_runs=keep_runs,
             arguments=arguments,
             **target,
             **options,

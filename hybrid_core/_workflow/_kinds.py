@@ -143,7 +143,16 @@ async def _join(tasks: list[asyncio.Task[None]]) -> None:
 
 
 class _Map:
-    __slots__ = ("blocking", "concurrency", "fn", "item", "name", "signature", "workflow")
+    __slots__ = (
+        "blocking",
+        "concurrency",
+        "fn",
+        "item",
+        "keep_runs",
+        "name",
+        "signature",
+        "workflow",
+    )
 
     def __init__(
         self,
@@ -154,7 +163,9 @@ class _Map:
         item: str | None,
         concurrency: int | None,
         blocking: bool,
+        keep_runs: bool = True,
     ) -> None:
+        self.keep_runs = keep_runs
         self.name = name
         self.fn = fn
         self.workflow = workflow
@@ -209,11 +220,16 @@ class _Map:
             if self.workflow is None:
                 return await self._call_fn(call, item, extra)
             assert self.item is not None
+            keep = (
+                partial(children.__setitem__, idx)
+                if self.keep_runs
+                else partial(_keep_unfinished, children, idx)
+            )
             return await run_nested(
                 call,
                 self.workflow,
                 {**extra, self.item: item},
-                partial(children.__setitem__, idx),
+                keep,
                 context=call.context.child(name=label),
                 slot=idx,
             )
@@ -257,6 +273,7 @@ def map_step(
     item: str | None = None,
     concurrency: int | None = None,
     blocking: bool = False,
+    keep_runs: bool = True,
     arguments: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> Step:
@@ -266,6 +283,8 @@ def map_step(
     list of their results in element order. ``fn`` gets the element as its first
     positional argument (or as the keyword ``item``) plus the step's other arguments; a
     workflow gets it as input ``item`` (default: its one input the step does not pass).
+    ``keep_runs=False`` keeps the nested run of an element only when it did not succeed,
+    so memory does not grow with the collection (a resume then reruns every element).
     """
     if (fn is None) == (workflow is None):
         raise TypeError(f"map step {name!r}: give a function or a workflow to run per element")
@@ -280,7 +299,13 @@ def map_step(
         free = [n for n in workflow.inputs if n not in (arguments or {})]
         item = free[0] if len(free) == 1 else None
     kind = _Map(
-        name, fn=fn, workflow=workflow, item=item, concurrency=concurrency, blocking=blocking
+        name,
+        fn=fn,
+        workflow=workflow,
+        item=item,
+        concurrency=concurrency,
+        blocking=blocking,
+        keep_runs=keep_runs,
     )
     target = workflow.name if workflow is not None else getattr(fn, "__name__", "function")
     return Step(
@@ -293,6 +318,11 @@ def map_step(
         label=f"map {target}",
         **options,
     )
+
+
+def _keep_unfinished(children: list[RunResult | None], idx: int, result: RunResult) -> None:
+    if result.status is not RunStatus.SUCCEEDED:
+        children[idx] = result
 
 
 class Branch:

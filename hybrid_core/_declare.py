@@ -1,0 +1,448 @@
+"""Workflows declared in the configuration (``[workflows.NAME]``), built into Workflow objects.
+
+Building happens when the system starts, after the plugins are loaded, because a declared
+workflow may name engines, capabilities, strategies and workflows that plugins provide.
+Every problem found, in every declared workflow, is reported at once as
+``file: workflows.NAME.steps.STEP.key: what is wrong (did you mean ...?)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from ._bridge import capability_step, engine_step, parallel_step
+from ._records import ProviderKind
+from ._registry import Registry
+from ._util import close_matches
+from ._workflow import RetryPolicy, Step, Workflow, value
+from ._workflow._kinds import Branch, compose_step, map_step, switch_step
+from ._workflow._refs import input_ref, result_ref
+from .exceptions import ConfigProblem, WorkflowDefinitionError
+
+__all__ = ["Declared", "build_workflows"]
+
+KINDS = ("call", "engine", "capability", "parallel", "workflow", "map", "switch")
+COMMON = ("args", "wait_for", "retry", "timeout", "where", "compensate", "undo", "description")
+PER_KIND: Mapping[str, tuple[str, ...]] = {
+    "call": ("blocking",),
+    "engine": (),
+    "capability": ("strategy", "providers", "fallbacks", "route_retries", "with_provider"),
+    "parallel": ("providers", "aggregate", "quorum"),
+    "workflow": (),
+    "map": ("over", "concurrency", "item", "blocking", "keep_runs"),
+    "switch": ("on", "branches", "default"),
+}
+WORKFLOW_KEYS = ("description", "inputs", "steps", "returns", "capabilities")
+RETRY_KEYS = {"attempts": "max_attempts", "backoff": "backoff", "factor": "factor",
+              "max_backoff": "max_backoff", "jitter": "jitter"}  # fmt: skip
+REF_KEYS = ("input", "result", "value")
+
+
+class Declared:
+    """A workflow built from configuration, with its inputs' defaults."""
+
+    __slots__ = ("defaults", "workflow")
+
+    def __init__(self, workflow: Workflow, defaults: Mapping[str, Any]) -> None:
+        self.workflow = workflow
+        self.defaults = dict(defaults)
+
+
+class _Builder:
+    """Builds every declared workflow, collecting problems instead of stopping at one."""
+
+    def __init__(
+        self,
+        tables: Mapping[str, Any],
+        registry: Registry,
+        strategies: Sequence[str],
+        source: str,
+        origin: Callable[[str], str] | None,
+    ) -> None:
+        self.tables = tables
+        self.registry = registry
+        self.strategies = tuple(strategies)
+        self.source = source
+        self.origin = origin
+        self.problems: list[ConfigProblem] = []
+        self.built: dict[str, Declared] = {}
+        self._building: list[str] = []
+
+    def problem(self, key: str, message: str) -> None:
+        file = self.origin(key) if self.origin else self.source
+        self.problems.append(ConfigProblem(file, key, message))
+
+    # -- workflows ------------------------------------------------------------------------
+
+    def workflow(self, name: str) -> Workflow | None:
+        """The declared (or registered) workflow called ``name``, built on first use."""
+        if name in self.built:
+            return self.built[name].workflow
+        if name in self._building:
+            chain = " -> ".join([*self._building[self._building.index(name) :], name])
+            self.problem(f"workflows.{name}", f"workflows nest each other in a loop: {chain}")
+            return None
+        if name not in self.tables:
+            provider = self.registry.get(name)
+            if provider is not None and provider.kind is ProviderKind.WORKFLOW:
+                found: Workflow = provider.target
+                return found
+            return None
+        self._building.append(name)
+        try:
+            declared = self._declare(name, self.tables[name])
+        finally:
+            self._building.pop()
+        if declared is not None:
+            self.built[name] = declared
+            return declared.workflow
+        return None
+
+    def _declare(self, name: str, table: Any) -> Declared | None:
+        key = f"workflows.{name}"
+        if not isinstance(table, Mapping):
+            self.problem(key, f"must be a table, not {_kind(table)}")
+            return None
+        self._unknown(table, key, WORKFLOW_KEYS)
+        inputs, defaults = self._inputs(table.get("inputs", []), f"{key}.inputs")
+        caps = table.get("capabilities", {})
+        if not isinstance(caps, Mapping) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in caps.values()
+        ):
+            self.problem(f"{key}.capabilities", "must be a table of capability = priority")
+            caps = {}
+        try:
+            wf = Workflow(name, inputs, description=str(table.get("description", "")),
+                          capabilities=caps)  # fmt: skip
+        except (TypeError, ValueError) as exc:
+            self.problem(key, str(exc))
+            return None
+        steps = table.get("steps", {})
+        if not isinstance(steps, Mapping) or not steps:
+            self.problem(f"{key}.steps", "must be a table with at least one step")
+            return None
+        for step_name, spec in steps.items():
+            step = self._step(str(step_name), spec, f"{key}.steps.{_quote(str(step_name))}")
+            if step is not None:
+                wf.add(step)
+        self._returns(wf, table.get("returns"), f"{key}.returns")
+        self._definition(wf, key)
+        return Declared(wf, defaults)
+
+    def _inputs(self, spec: Any, key: str) -> tuple[list[str], dict[str, Any]]:
+        if isinstance(spec, list) and all(isinstance(i, str) for i in spec):
+            return list(spec), {}
+        if not isinstance(spec, Mapping):
+            self.problem(key, "must be a list of names, or a table of name = { default = ... }")
+            return [], {}
+        defaults = {}
+        for name, options in spec.items():
+            if not isinstance(options, Mapping):
+                self.problem(f"{key}.{name}", "must be a table: {} when required, or "
+                             "{ default = ..., description = \"...\" }")  # fmt: skip
+                continue
+            self._unknown(options, f"{key}.{name}", ("default", "description"))
+            if "default" in options:
+                defaults[name] = options["default"]
+        return list(spec), defaults
+
+    def _returns(self, wf: Workflow, spec: Any, key: str) -> None:
+        if spec is None:
+            return
+        try:
+            if isinstance(spec, Mapping) and not _is_ref(spec):
+                wf.returns({k: self._ret(v) for k, v in spec.items()})
+            else:
+                wf.returns(self._ret(spec))
+        except TypeError as exc:
+            self.problem(key, str(exc))
+
+    def _ret(self, spec: Any) -> Any:
+        return self.argument(spec, "") if isinstance(spec, Mapping) else spec
+
+    def _definition(self, wf: Workflow, key: str) -> None:
+        try:
+            wf.validate()
+        except WorkflowDefinitionError as exc:
+            for p in exc.problems:
+                where = f"{key}.steps.{_quote(p.step)}" if p.step else key
+                self.problem(where, p.message)
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def _step(self, name: str, spec: Any, key: str) -> Step | None:
+        if not isinstance(spec, Mapping):
+            self.problem(key, f"must be a table, not {_kind(spec)}")
+            return None
+        kinds = [k for k in KINDS if k in spec]
+        if len(kinds) != 1:
+            what = "none" if not kinds else " and ".join(kinds)
+            self.problem(key, f"needs exactly one of {', '.join(KINDS)} (found {what})")
+            return None
+        kind = kinds[0]
+        self._unknown(spec, key, (kind, *COMMON, *PER_KIND[kind]))
+        options = self._options(spec, key)
+        args = spec.get("args", {})
+        if not isinstance(args, Mapping):
+            self.problem(f"{key}.args", f"must be a table of name = value, not {_kind(args)}")
+            args = {}
+        arguments = {str(k): self.argument(v, f"{key}.args.{k}") for k, v in args.items()}
+        try:
+            return getattr(self, f"_{kind}")(name, spec, key, arguments, options)  # type: ignore[no-any-return]
+        except (TypeError, ValueError) as exc:
+            self.problem(key, str(exc))
+            return None
+
+    def _options(self, spec: Mapping[str, Any], key: str) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        if "wait_for" in spec:
+            wait = spec["wait_for"]
+            if isinstance(wait, str) or (
+                isinstance(wait, list) and all(isinstance(w, str) for w in wait)
+            ):
+                options["wait_for"] = wait
+            else:
+                self.problem(f"{key}.wait_for", "must be a step name or a list of step names")
+        if "retry" in spec:
+            options["retry"] = self._retry(spec["retry"], f"{key}.retry")
+        if "timeout" in spec:
+            t = spec["timeout"]
+            if isinstance(t, bool) or not isinstance(t, (int, float)) or t <= 0:
+                self.problem(f"{key}.timeout", f"must be a number of seconds > 0, not {_kind(t)}")
+            else:
+                options["timeout"] = float(t)
+        for hook in ("where", "compensate", "undo"):
+            if hook in spec:
+                options[hook] = self.callable(spec[hook], f"{key}.{hook}")
+        if "description" in spec:
+            options["description"] = str(spec["description"])
+        return {k: v for k, v in options.items() if v is not None}
+
+    def _retry(self, spec: Any, key: str) -> RetryPolicy | None:
+        if isinstance(spec, int) and not isinstance(spec, bool):
+            spec = {"attempts": spec}
+        if not isinstance(spec, Mapping):
+            self.problem(key, "must be a number of attempts or a table { attempts, backoff, ... }")
+            return None
+        self._unknown(spec, key, tuple(RETRY_KEYS))
+        try:
+            return RetryPolicy(**{RETRY_KEYS[k]: v for k, v in spec.items() if k in RETRY_KEYS})
+        except (TypeError, ValueError) as exc:
+            self.problem(key, str(exc))
+            return None
+
+    def _call(self, name: str, spec: Mapping[str, Any], key: str, arguments: dict[str, Any],
+              options: dict[str, Any]) -> Step | None:  # fmt: skip
+        fn = self.callable(spec["call"], f"{key}.call")
+        if fn is None:
+            return None
+        if "blocking" in spec:
+            options["blocking"] = spec["blocking"]
+        return Step(name, fn, arguments=arguments, **options)
+
+    def _engine(self, name: str, spec: Mapping[str, Any], key: str, arguments: dict[str, Any],
+                options: dict[str, Any]) -> Step | None:  # fmt: skip
+        target = spec["engine"]
+        if not isinstance(target, str) or target not in self.registry:
+            hint = self._hint(str(target), [p.name for p in self.registry.all()])
+            self.problem(f"{key}.engine", f"no engine or provider is named {target!r}{hint}")
+            return None
+        return engine_step(name, target, arguments=arguments, **options)
+
+    def _capability(self, name: str, spec: Mapping[str, Any], key: str,
+                    arguments: dict[str, Any], options: dict[str, Any]) -> Step | None:  # fmt: skip
+        cap = self._capability_name(spec["capability"], f"{key}.capability")
+        strategy = spec.get("strategy")
+        if strategy is not None and strategy not in self.strategies:
+            hint = self._hint(str(strategy), self.strategies)
+            self.problem(f"{key}.strategy", f"no routing strategy is named {strategy!r}{hint}")
+        fallbacks = self._names(spec.get("fallbacks", []), f"{key}.fallbacks")
+        for i, fb in enumerate(fallbacks):
+            if fb not in self.registry and not self.registry.providers(fb):
+                self.problem(f"{key}.fallbacks[{i}]",
+                             f"{fb!r} is neither a provider nor a provided capability")  # fmt: skip
+        providers = None
+        if "providers" in spec:
+            providers = self._names(spec["providers"], f"{key}.providers")
+        if cap is None:
+            return None
+        return capability_step(
+            name, cap, strategy=strategy, fallbacks=fallbacks, providers=providers,
+            route_retries=spec.get("route_retries"), arguments=arguments,
+            with_provider=bool(spec.get("with_provider", False)), **options,
+        )  # fmt: skip
+
+    def _parallel(self, name: str, spec: Mapping[str, Any], key: str,
+                  arguments: dict[str, Any], options: dict[str, Any]) -> Step | None:  # fmt: skip
+        cap = self._capability_name(spec["parallel"], f"{key}.parallel")
+        if cap is None:
+            return None
+        providers = (
+            self._names(spec["providers"], f"{key}.providers") if "providers" in spec else None
+        )
+        return parallel_step(name, cap, providers=providers, aggregate=spec.get("aggregate", "all"),
+                             quorum=spec.get("quorum"), arguments=arguments, **options)  # fmt: skip
+
+    def _workflow(self, name: str, spec: Mapping[str, Any], key: str,
+                  arguments: dict[str, Any], options: dict[str, Any]) -> Step | None:  # fmt: skip
+        nested = self._nested(spec["workflow"], f"{key}.workflow")
+        if nested is None:
+            return None
+        return compose_step(name, nested, arguments=arguments, **options)
+
+    def _map(self, name: str, spec: Mapping[str, Any], key: str, arguments: dict[str, Any],
+             options: dict[str, Any]) -> Step | None:  # fmt: skip
+        each = spec["map"]
+        target: dict[str, Any] = {}
+        if isinstance(each, Mapping) and set(each) == {"workflow"}:
+            nested = self._nested(each["workflow"], f"{key}.map.workflow")
+            target = {"workflow": nested} if nested is not None else {}
+        else:
+            fn = self.callable(each, f"{key}.map")
+            target = {"fn": fn} if fn is not None else {}
+        if "over" not in spec:
+            self.problem(key, "a map step needs over = <a reference to a collection>")
+            return None
+        if not target:
+            return None
+        if "blocking" in spec:
+            options["blocking"] = spec["blocking"]
+        return map_step(name, over=self.argument(spec["over"], f"{key}.over"),
+                        item=spec.get("item"), concurrency=spec.get("concurrency"),
+                        keep_runs=bool(spec.get("keep_runs", True)),
+                        arguments=arguments, **target, **options)  # fmt: skip
+
+    def _switch(self, name: str, spec: Mapping[str, Any], key: str, arguments: dict[str, Any],
+                options: dict[str, Any]) -> Step | None:  # fmt: skip
+        branches_spec = spec.get("branches")
+        if not isinstance(branches_spec, Mapping) or not branches_spec or "on" not in spec:
+            self.problem(key, "a switch step needs on = <reference> and a branches table")
+            return None
+        branches = {k: self._branch(v, f"{key}.branches.{k}") for k, v in branches_spec.items()}
+        default = self._branch(spec["default"], f"{key}.default") if "default" in spec else None
+        if any(b is None for b in branches.values()) or ("default" in spec and default is None):
+            return None
+        return switch_step(name, on=self.argument(spec["on"], f"{key}.on"),
+                           branches=branches, default=default,  # type: ignore[arg-type]
+                           arguments=arguments, **options)  # fmt: skip
+
+    def _branch(self, spec: Any, key: str) -> Branch | None:
+        if isinstance(spec, Mapping) and set(spec) == {"workflow"}:
+            nested = self._nested(spec["workflow"], f"{key}.workflow")
+            return Branch(workflow=nested) if nested is not None else None
+        fn = self.callable(spec, key)
+        return Branch(fn=fn) if fn is not None else None
+
+    # -- values ---------------------------------------------------------------------------
+
+    def argument(self, spec: Any, key: str) -> Any:
+        """A configured value: a reference table, a literal, or lists/tables of them."""
+        if isinstance(spec, Mapping):
+            if _is_ref(spec):
+                return self._reference(spec, key)
+            return {k: self.argument(v, f"{key}.{k}") for k, v in spec.items()}
+        if isinstance(spec, list):
+            return [self.argument(v, f"{key}[{i}]") for i, v in enumerate(spec)]
+        return spec
+
+    def _reference(self, spec: Mapping[str, Any], key: str) -> Any:
+        if "value" in spec:
+            return value(spec["value"])
+        path = spec.get("path", [])
+        if isinstance(path, str):
+            path = [int(p) if p.isdigit() else p for p in path.split(".")]
+        if not isinstance(path, list):
+            self.problem(f"{key}.path", 'must be a list of keys and indexes, e.g. ["files", 0]')
+            path = []
+        if "input" in spec:
+            return input_ref(str(spec["input"]), *path)
+        return result_ref(str(spec["result"]), *path)
+
+    def callable(self, spec: Any, key: str) -> Callable[..., Any] | None:
+        """The function ``module:attribute`` names, or None after recording why not."""
+        if not isinstance(spec, str) or ":" not in spec:
+            self.problem(key, f"must name a function as 'module:attribute', not {spec!r}")
+            return None
+        module_name, _, attr = spec.partition(":")
+        try:
+            obj: Any = importlib.import_module(module_name)
+        except Exception as exc:  # noqa: BLE001 - any import failure is a config problem
+            self.problem(key, f"cannot import {module_name!r}: {type(exc).__name__}: {exc}")
+            return None
+        for part in attr.split("."):
+            found = getattr(obj, part, None)
+            if found is None:
+                names = [n for n in dir(obj) if not n.startswith("_")]
+                self.problem(key, f"{module_name!r} has no {part!r}{self._hint(part, names)}")
+                return None
+            obj = found
+        if not callable(obj):
+            self.problem(key, f"{spec!r} is not callable")
+            return None
+        return obj  # type: ignore[no-any-return]
+
+    def _capability_name(self, cap: Any, key: str) -> str | None:
+        if not isinstance(cap, str):
+            self.problem(key, f"must be a capability name, not {_kind(cap)}")
+            return None
+        if not self.registry.providers(cap):
+            hint = self._hint(cap, self.registry.capabilities())
+            self.problem(key, f"no provider serves capability {cap!r}{hint}")
+            return None
+        return cap
+
+    def _nested(self, name: Any, key: str) -> Workflow | None:
+        if not isinstance(name, str):
+            self.problem(key, f"must be a workflow name, not {_kind(name)}")
+            return None
+        found = self.workflow(name)
+        if found is None and not any(p.key == f"workflows.{name}" for p in self.problems):
+            known = [*self.tables, *(p.name for p in self.registry.of_kind(ProviderKind.WORKFLOW))]
+            self.problem(key, f"no workflow is named {name!r}{self._hint(name, known)}")
+        return found
+
+    def _names(self, spec: Any, key: str) -> list[str]:
+        if isinstance(spec, list) and all(isinstance(v, str) for v in spec):
+            return list(spec)
+        self.problem(key, f"must be a list of names, not {_kind(spec)}")
+        return []
+
+    def _unknown(self, table: Mapping[str, Any], key: str, known: Sequence[str]) -> None:
+        for name in table:
+            if name not in known:
+                self.problem(f"{key}.{name}", f"unknown key{self._hint(str(name), known)}")
+
+    @staticmethod
+    def _hint(name: str, known: Sequence[str]) -> str:
+        close = close_matches(name, known)
+        return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _is_ref(spec: Mapping[str, Any]) -> bool:
+    keys = set(spec)
+    return keys in ({"input"}, {"value"}, {"result"}, {"result", "path"}, {"input", "path"})
+
+
+def _quote(key: str) -> str:
+    return key if key.replace("_", "a").replace("-", "a").isalnum() else f'"{key}"'
+
+
+def _kind(value: object) -> str:
+    return type(value).__name__ if not isinstance(value, (str, int, float)) else repr(value)
+
+
+def build_workflows(
+    tables: Mapping[str, Any],
+    registry: Registry,
+    strategies: Sequence[str],
+    *,
+    source: str = "<config>",
+    origin: Callable[[str], str] | None = None,
+) -> tuple[dict[str, Declared], list[ConfigProblem]]:
+    """Build every ``[workflows.NAME]`` table; return what was built and every problem."""
+    builder = _Builder(tables, registry, strategies, source, origin)
+    for name in tables:
+        builder.workflow(str(name))
+    return builder.built, builder.problems
