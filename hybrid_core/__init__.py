@@ -18,6 +18,7 @@ from ._bridge import (
     parallel_step,
     workflow_provider,
 )
+from ._capacity import ExecutionPlan
 from ._config import Config, ExecutorConfig, PluginsConfig, find_config, load_config
 from ._context import CancelToken, ExecutionContext, SharedState
 from ._executor import Call, Executor, LocalExecutor
@@ -39,6 +40,10 @@ from ._routing import (
 )
 from ._system import Hybrid
 from ._telemetry import Event, InMemorySink, LoguruSink, Sink, TelemetryBus
+from ._telemetry_jsonl import JsonlSink
+from ._telemetry_names import EVENTS, EVENTS_VERSION, EventSpec
+from ._trace import Trace, TraceError, read_trace
+from ._trace_spans import Span, SpanBuilder
 from ._workflow import (
     SKIPPED,
     ContinueWith,
@@ -114,17 +119,22 @@ __all__ = [
     "Decision",
     "DefinitionProblem",
     "DuplicateProviderError",
+    "EVENTS",
+    "EVENTS_VERSION",
     "Engine",
     "EngineError",
     "EngineTimeout",
     "Event",
+    "EventSpec",
     "ExecutionContext",
+    "ExecutionPlan",
     "Executor",
     "ExecutorConfig",
     "Halt",
     "Hybrid",
     "HybridCoreError",
     "InMemorySink",
+    "JsonlSink",
     "LeastLoadedStrategy",
     "LocalExecutor",
     "LoguruSink",
@@ -159,6 +169,8 @@ __all__ = [
     "SKIPPED",
     "SharedState",
     "Sink",
+    "Span",
+    "SpanBuilder",
     "Step",
     "StepCall",
     "StepError",
@@ -168,6 +180,8 @@ __all__ = [
     "StepTimeout",
     "SystemStateError",
     "TelemetryBus",
+    "Trace",
+    "TraceError",
     "UndoFailed",
     "UnknownCapabilityError",
     "UnknownStrategyError",
@@ -189,6 +203,7 @@ __all__ = [
     "input",
     "load_config",
     "parallel_step",
+    "read_trace",
     "result",
     "value",
     "workflow_provider",

@@ -12,14 +12,11 @@ import asyncio
 import os
 import sys
 import threading
-from collections.abc import Callable, Mapping
-from concurrent.futures import Executor as _PoolExecutor
-from concurrent.futures import ThreadPoolExecutor
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
+from concurrent.futures import BrokenExecutor, ThreadPoolExecutor
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
-
-if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import attrs
 
@@ -35,13 +32,16 @@ class Call:
 
     ``where`` asks for a thread (blocking I/O, code that releases the GIL) or a process
     (CPU-bound Python). For ``"process"`` the callable must be importable by name and the
-    arguments picklable.
+    arguments picklable. Calls with the same ``affinity`` (e.g. a file path) should run
+    in the same worker where the executor can arrange it, so a worker-side cache (a parsed
+    file, a loaded model) serves them all; an executor is free to ignore it.
     """
 
     fn: Callable[..., Any]
     args: tuple[Any, ...] = ()
     kwargs: Mapping[str, Any] = _NO_KWARGS
     where: Where = "thread"
+    affinity: Hashable | None = None
 
     def __call__(self) -> Any:
         return self.fn(*self.args, **self.kwargs)
@@ -70,10 +70,54 @@ def _process_context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
-class LocalExecutor:
-    """The embedded default: a bounded thread pool, and a process pool on request.
+class _Workers:
+    """Single-process pools, one per worker, so a call can be sent to a chosen worker.
 
-    Pools start on first use, so a system that never runs blocking work starts no thread.
+    A call without affinity goes to the worker with the fewest calls in flight. A call
+    with affinity goes where the last call with that affinity went (remembered for the
+    most recent ``memory`` keys), else to the least busy worker.
+    """
+
+    def __init__(self, size: int, *, memory: int = 4096) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = _process_context()
+        self.pools = [ProcessPoolExecutor(1, mp_context=context) for _ in range(size)]
+        self.in_flight = [0] * size
+        self._sticky: OrderedDict[Hashable, int] = OrderedDict()
+        self._memory = memory
+
+    def choose(self, affinity: Hashable | None) -> int:
+        if affinity is not None:
+            known = self._sticky.get(affinity)
+            if known is not None:
+                self._sticky.move_to_end(affinity)
+                return known
+        index = min(range(len(self.pools)), key=self.in_flight.__getitem__)
+        if affinity is not None:
+            self._sticky[affinity] = index
+            if len(self._sticky) > self._memory:
+                self._sticky.popitem(last=False)
+        return index
+
+    def replace(self, index: int, broken: Any) -> None:
+        """Put a new worker in place of a broken one (once, however many calls saw it)."""
+        from concurrent.futures import ProcessPoolExecutor
+
+        if self.pools[index] is broken:
+            broken.shutdown(wait=False, cancel_futures=True)
+            self.pools[index] = ProcessPoolExecutor(1, mp_context=_process_context())
+
+    def shutdown(self) -> None:
+        for pool in self.pools:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+class LocalExecutor:
+    """The embedded default: a bounded thread pool, and worker processes on request.
+
+    Pools start on first use, so a system that never runs blocking work starts no thread
+    and no process. Process calls honour :attr:`Call.affinity` (see ``_Workers``).
     """
 
     def __init__(
@@ -93,43 +137,60 @@ class LocalExecutor:
         self.max_threads = max_threads or min(32, cpus + 4)
         self.max_processes = max_processes or cpus
         self._threads: ThreadPoolExecutor | None = None
-        self._processes: ProcessPoolExecutor | None = None
+        self._workers: _Workers | None = None
         self._lock = threading.Lock()
         self._closed = False
 
-    def _pool(self, where: Where) -> _PoolExecutor:
+    def _thread_pool(self) -> ThreadPoolExecutor:
         with self._lock:
-            if self._closed:
-                raise RuntimeError(f"executor {self.name!r} is closed")
-            if where == "process":
-                if self._processes is None:
-                    from concurrent.futures import ProcessPoolExecutor
-
-                    self._processes = ProcessPoolExecutor(
-                        self.max_processes, mp_context=_process_context()
-                    )
-                return self._processes
+            self._check_open()
             if self._threads is None:
                 self._threads = ThreadPoolExecutor(
                     self.max_threads, thread_name_prefix=f"hybrid-{self.name}"
                 )
             return self._threads
 
+    def _process_workers(self) -> _Workers:
+        with self._lock:
+            self._check_open()
+            if self._workers is None:
+                self._workers = _Workers(self.max_processes)
+            return self._workers
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"executor {self.name!r} is closed")
+
     async def asubmit(self, call: Call) -> Any:
-        pool = self._pool(call.where)
         loop = asyncio.get_running_loop()
-        if call.kwargs:
-            return await loop.run_in_executor(pool, call)
-        return await loop.run_in_executor(pool, call.fn, *call.args)
+        target: Callable[..., Any] = call if call.kwargs else call.fn
+        args = () if call.kwargs else call.args
+        if call.where != "process":
+            return await loop.run_in_executor(self._thread_pool(), target, *args)
+        workers = self._process_workers()
+        index = workers.choose(call.affinity)
+        workers.in_flight[index] += 1
+        pool = workers.pools[index]
+        try:
+            return await loop.run_in_executor(pool, target, *args)
+        except BrokenExecutor:
+            # The worker died (killed, out of memory, a crash in C code). This call fails;
+            # a fresh worker takes its place so that later calls do not.
+            workers.replace(index, pool)
+            raise
+        finally:
+            workers.in_flight[index] -= 1
 
     def close(self) -> None:
         """Shut the pools down, waiting for running calls."""
         with self._lock:
             self._closed = True
-            pools = [p for p in (self._threads, self._processes) if p is not None]
-            self._threads = self._processes = None
-        for pool in pools:
-            pool.shutdown(wait=True, cancel_futures=True)
+            threads, workers = self._threads, self._workers
+            self._threads = self._workers = None
+        if threads is not None:
+            threads.shutdown(wait=True, cancel_futures=True)
+        if workers is not None:
+            workers.shutdown()
 
     async def aclose(self) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self.close)

@@ -122,8 +122,11 @@ class Engine:
     that must run off the event loop (blocking I/O, code that releases the GIL); the
     executor runs it in a thread. Set ``process=True`` for CPU-bound pure Python: each
     call runs in a worker process, so the handler must be importable by name, the payload
-    and result picklable, and the handler cannot take the context. ``resources`` says what one
-    call needs from the system's resource pools; ``timeout`` bounds one call in seconds.
+    and result picklable, and the handler cannot take the context. ``affinity_key`` names
+    a payload key (e.g. ``"path"``): calls whose payloads hold the same value there go to
+    the same worker process, so a worker-side cache (a file parsed once) serves them all.
+    ``resources`` says what one call needs from the system's resource pools; ``timeout``
+    bounds one call in seconds.
     ``start``/``stop`` (sync or async, no arguments) run when the system starts and closes;
     ``health_check`` (sync or async, no arguments) returns truthy when the engine is healthy.
     """
@@ -138,11 +141,13 @@ class Engine:
     timeout: float | None = None
     blocking: bool = False
     process: bool = False
+    affinity_key: str | None = None
     health_check: Callable[[], Any] | None = None
     start: Callable[[], Any] | None = None
     stop: Callable[[], Any] | None = None
     metadata: Mapping[str, Any] = attrs.field(factory=dict)
     context_mode: str = attrs.field(init=False)
+    is_async: bool = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         name = check_provider_name(self.name, "engine")
@@ -180,6 +185,9 @@ class Engine:
         if self.process and inspect.iscoroutinefunction(self.handler):
             raise ValueError(f"{owner}: process=True needs a plain (sync) handler")
         object.__setattr__(self, "context_mode", mode)
+        object.__setattr__(self, "is_async", inspect.iscoroutinefunction(self.handler))
+        if self.affinity_key is not None and not isinstance(self.affinity_key, str):
+            raise TypeError(f"{owner}: affinity_key must be a payload key (a str) or None")
 
     @property
     def accepts_context(self) -> bool:

@@ -19,6 +19,7 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -415,9 +416,7 @@ class Router:
         stats.begin(started)
         error: BaseException | None = None
         try:
-            async with self.resources.hold(
-                needs, extra=self._limit(provider), on_wait=self._wait_reporter(ctx, provider)
-            ):
+            async with self._hold(needs, provider, ctx):
                 served = time.monotonic()
                 if emit:
                     self.telemetry.emit(
@@ -451,6 +450,15 @@ class Router:
                     outcome="ok" if error is None else "error",
                     **outcome,
                 )
+
+    def _hold(
+        self, needs: Mapping[str, float], provider: Provider, ctx: ExecutionContext
+    ) -> AbstractAsyncContextManager[None]:
+        """The resources and concurrency slot a call holds (nothing to hold: no work)."""
+        limit = self._limit(provider)
+        if not needs and limit is None:
+            return _NOTHING
+        return self.resources.hold(needs, extra=limit, on_wait=self._wait_reporter(ctx, provider))
 
     def _settle(self, stats: ProviderStats, seconds: float, ok: bool, now: float) -> None:
         stats.record(seconds, ok, now)
@@ -524,11 +532,13 @@ class Router:
         handler, mode = engine.handler, engine.context_mode
         args: tuple[Any, ...] = (payload, ctx) if mode == "positional" else (payload,)
         kwargs = {"context": ctx} if mode == "keyword" else {}
-        if inspect.iscoroutinefunction(handler):
+        if engine.is_async:
             return await handler(*args, **kwargs)
         if engine.blocking:
             where = "process" if engine.process else "thread"
-            call = Call(handler, args, kwargs, where=where)  # type: ignore[arg-type]
+            key = engine.affinity_key
+            affinity = payload.get(key) if key and isinstance(payload, Mapping) else None
+            call = Call(handler, args, kwargs, where=where, affinity=_hashable(affinity))  # type: ignore[arg-type]
             result = await self._executor().asubmit(call)
         else:
             result = handler(*args, **kwargs)
@@ -556,6 +566,9 @@ class Router:
                 reason=decision.reason,
                 attempt=attempt,
             )
+
+
+_NOTHING = nullcontext()
 
 
 class _Choice:
@@ -666,6 +679,14 @@ def _reason(
     if avoid:
         parts.append(f"avoiding after failure: {', '.join(dict.fromkeys(avoid))}")
     return "; ".join(parts)
+
+
+def _hashable(value: Any) -> Any:
+    try:
+        hash(value)
+    except TypeError:
+        return None
+    return value
 
 
 def _earliest(a: float | None, b: float | None) -> float | None:

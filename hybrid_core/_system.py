@@ -22,8 +22,10 @@ from loguru import logger
 from ._bridge import WorkflowProvider, needs
 from ._builtin import BUILTIN_SINKS, BuiltinPlugin
 from ._capacity import ExecutionPlan, plan_workflow
-from ._config import Config, config_from_mapping, load_config
+from ._compose import compose_mapping
+from ._config import Config, config_from_composed, load_config
 from ._context import ExecutionContext
+from ._declare import build_workflows
 from ._executor import Executor
 from ._plugins import PluginManager, PluginRecord, Selection, scan_entry_points
 from ._records import Engine, Provider, ProviderKind
@@ -35,6 +37,8 @@ from ._telemetry import Sink, TelemetryBus
 from ._util import close_matches
 from ._workflow import RunResult, Workflow, aresume_workflow, arun_workflow
 from .exceptions import (
+    ConfigError,
+    ConfigProblem,
     PluginError,
     PluginValidationError,
     SystemStateError,
@@ -91,15 +95,17 @@ _check_sink = _check_named("handle", "flush", "close")
 _check_executor = _check_named("asubmit", "aclose")
 
 
-def _resolve_config(config: Config | Mapping[str, Any] | str | os.PathLike[str] | None) -> Config:
+def _resolve_config(
+    config: Config | Mapping[str, Any] | str | os.PathLike[str] | None, profile: str | None
+) -> Config:
     if config is None:
-        return Config()
+        config = {}
     if isinstance(config, Config):
         return config
     if isinstance(config, Mapping):
-        return config_from_mapping(config)
+        return config_from_composed(compose_mapping(config, profile=profile))
     if isinstance(config, (str, os.PathLike)):
-        return load_config(config)
+        return load_config(config, profile=profile)
     raise TypeError(
         f"config must be a Config, a mapping, a path or None, not {type(config).__name__}"
     )
@@ -117,7 +123,8 @@ class Hybrid:
     selection; ``env`` (default ``os.environ``) is where ``HYBRID_CORE_PLUGINS`` is read.
     ``sinks`` are attached in addition to those the configuration asks for.
     ``resources`` (pool sizes) and ``routing`` (a :class:`RoutingPolicy`) override the
-    configuration's ``[resources]`` and ``[routing]``.
+    configuration's ``[resources]`` and ``[routing]``. ``profile`` picks a
+    ``[profile.NAME]`` overlay of a file or mapping configuration.
     """
 
     def __init__(
@@ -133,8 +140,9 @@ class Hybrid:
         sinks: Sequence[Sink] = (),
         resources: Mapping[str, float] | None = None,
         routing: RoutingPolicy | None = None,
+        profile: str | None = None,
     ) -> None:
-        self.config = _resolve_config(config)
+        self.config = _resolve_config(config, profile)
         pc = self.config.plugins
         self.strict = pc.strict if strict is None else strict
         self._selection = Selection.resolve(
@@ -156,6 +164,7 @@ class Hybrid:
         self._manager = PluginManager()
         self._contrib: dict[str, _Contribution] = {}
         self._started_engines: list[Engine] = []
+        self._defaults: dict[int, Mapping[str, Any]] = {}
         self._state = _NEW
         self._lock = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -209,6 +218,7 @@ class Hybrid:
                 self._attach_sinks()
                 self._check_executor()
                 self._make_router()
+                self._declare_workflows()
                 await self._start_engines()
                 self._run_startup_hooks()
                 self._report_failures()
@@ -293,6 +303,7 @@ class Hybrid:
             )
             self._check_unique("routing strategy", self.strategies, strategies, name)
             self._check_unique("executor", self.executors, executors, name)
+            engines = [e for e in map(self._override, engines) if e is not None]
             entries = [(ProviderKind.ENGINE, e.name, e.capabilities, e) for e in engines]
             entries += [_workflow_entry(w) for w in workflows]
             providers = self.registry.register_many(entries, origin=name)
@@ -308,6 +319,58 @@ class Hybrid:
             self.executors[executor.name] = executor
             contribution.executors.append(executor.name)
         contribution.sinks = list(sinks)
+
+    def _override(self, engine: Engine) -> Engine | None:
+        """The engine as ``[engines.NAME]`` adjusts it, or None when it is disabled there."""
+        found = self.config.engines.get(engine.name)
+        if found is None:
+            return engine
+        if not found.enable:
+            return None
+        changes: dict[str, Any] = {}
+        if isinstance(found.priority, int):
+            changes["capabilities"] = {cap: found.priority for cap in engine.capabilities}
+        elif found.priority is not None:
+            changes["capabilities"] = {**engine.capabilities, **found.priority}
+        for field in ("max_concurrency", "timeout", "resources"):
+            if getattr(found, field) is not None:
+                changes[field] = getattr(found, field)
+        return attrs.evolve(engine, **changes) if changes else engine
+
+    def _declare_workflows(self) -> None:
+        """Build ``[workflows.*]`` and check ``[engines.*]`` names; any problem is fatal."""
+        problems = []
+        engine_names = {e.name for e in self._all_plugin_engines()}
+        for name in self.config.engines:
+            if name not in engine_names:
+                close = close_matches(name, sorted(engine_names))
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                problems.append(ConfigProblem(
+                    self.config.source or "<config>", f"engines.{name}",
+                    f"no installed plugin provides an engine named {name!r}{hint}",
+                ))  # fmt: skip
+        built, found = build_workflows(
+            self.config.workflows, self.registry, list(self.strategies),
+            source=self.config.source or "<config>",
+        )  # fmt: skip
+        problems += found
+        if problems:
+            raise ConfigError(problems)
+        entries = [(ProviderKind.WORKFLOW, n, d.workflow.capabilities, d.workflow)
+                   for n, d in built.items()]  # fmt: skip
+        self.registry.register_many(entries, origin="config")
+        self._defaults = {id(d.workflow): d.defaults for d in built.values()}
+
+    def _all_plugin_engines(self) -> list[Engine]:
+        """Every engine the loaded plugins offer, disabled ones included."""
+        found: list[Engine] = []
+        for record in self._manager.loaded():
+            try:
+                items = self._manager.collect(record, "hybrid_engines", _check_engine)
+            except Exception:  # noqa: BLE001 - a broken plugin is reported elsewhere
+                continue
+            found += items
+        return found
 
     def _check_unique(
         self, what: str, existing: Mapping[str, object], new: Iterable[Any], origin: str
@@ -560,9 +623,10 @@ class Hybrid:
         the system's executor; capability and engine steps reach its router.
         """
         wf = self.workflow(workflow) if isinstance(workflow, str) else workflow
+        defaults = self._defaults.get(id(wf), {})
         return await arun_workflow(
             wf,
-            {**(inputs or {}), **more_inputs},
+            {**defaults, **(inputs or {}), **more_inputs},
             executor=self.executor,
             telemetry=self.telemetry,
             context=context,

@@ -80,7 +80,21 @@ __all__ = [
 
 
 class HybridCoreError(Exception):
-    """Root of every error hybrid_core raises on purpose."""
+    """Root of every error hybrid_core raises on purpose.
+
+    Every one pickles with its attributes (``__init__`` signatures vary), so an error
+    raised in a worker process reaches the caller intact.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
+
+def _restore(cls: type[HybridCoreError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigProblem:

@@ -386,3 +386,46 @@ def _pid(payload: Any) -> int:
     import os
 
     return os.getpid()
+
+
+def test_process_calls_with_one_affinity_land_on_one_worker() -> None:
+    engine_ = Engine(name="aff", capabilities={"text.op": 1}, handler=_pid, process=True,
+                     affinity_key="path")  # fmt: skip
+    s = Hybrid(plugins=[make_plugin("p", engines=[engine_])], entry_points=False,
+               config={"executor": {"max_processes": 2}})  # fmt: skip
+
+    async def many() -> list[Any]:
+        calls = [s.aexecute("text.op", {"path": f"f{i % 4}"}) for i in range(40)]
+        return await asyncio.gather(*calls)
+
+    with s:
+        pids = s._sync(many)
+    by_key: dict[int, set[int]] = {}
+    for i, pid in enumerate(pids):
+        by_key.setdefault(i % 4, set()).add(pid)
+    assert all(len(found) == 1 for found in by_key.values())  # sticky per path
+    assert len(set(pids)) == 2  # and both workers are used
+
+
+def _die(payload: Any) -> int:
+    import os
+
+    if payload == "die":
+        os._exit(3)
+    return os.getpid()
+
+
+def test_a_dead_worker_process_is_replaced() -> None:
+    from concurrent.futures import BrokenExecutor
+
+    engine_ = Engine(name="mortal", capabilities={"text.op": 1}, handler=_die, process=True)
+    s = Hybrid(plugins=[make_plugin("p", engines=[engine_])], entry_points=False,
+               config={"executor": {"max_processes": 1}},
+               routing=RoutingPolicy(retries=0))  # fmt: skip
+    with s:
+        first = s.execute("text.op", "live")
+        with pytest.raises(AllProvidersFailed) as info:
+            s.execute("text.op", "die")
+        assert isinstance(info.value.attempts[0][1], BrokenExecutor)
+        second = s.execute("text.op", "live")
+    assert first != second  # a new worker process serves after the crash

@@ -12,9 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hybrid_core_pyast import run_complexity, run_imports, run_parse, run_symbols
+from hybrid_core_pyast import run_complexity, run_imports, run_lint, run_parse, run_symbols
 
-HANDLERS: list[Callable[[object], Any]] = [run_parse, run_symbols, run_imports, run_complexity]
+HANDLERS: list[Callable[[object], Any]] = [
+    run_parse,
+    run_symbols,
+    run_imports,
+    run_complexity,
+    run_lint,
+]
 
 RICH = '''\
 from __future__ import annotations
@@ -89,7 +95,7 @@ def test_results_are_plain_json_data(handler: Callable[[object], Any], source: s
 def test_failed_results_carry_the_error_and_empty_data(handler: Callable[[object], Any]) -> None:
     result = handler({"source": "def broken(:\n", "path": "b.py"})
     assert (result["ok"], result["path"], result["error"]["kind"]) == (False, "b.py", "syntax")
-    for key in ("symbols", "imports", "functions"):
+    for key in ("symbols", "imports", "functions", "problems"):
         if key in result and handler is not run_parse:
             assert result[key] == []
 

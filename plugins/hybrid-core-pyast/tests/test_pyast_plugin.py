@@ -18,12 +18,14 @@ CAPABILITIES = {
     "pyast.symbols": "python.symbols",
     "pyast.imports": "python.imports",
     "pyast.complexity": "python.complexity",
+    "pyast.lint": "python.lint",
 }
 HANDLERS = {
     "pyast.parse": hybrid_core_pyast.run_parse,
     "pyast.symbols": hybrid_core_pyast.run_symbols,
     "pyast.imports": hybrid_core_pyast.run_imports,
     "pyast.complexity": hybrid_core_pyast.run_complexity,
+    "pyast.lint": hybrid_core_pyast.run_lint,
 }
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -37,14 +39,19 @@ def test_public_names_are_exactly_these() -> None:
         "FunctionComplexity",
         "ImportRecord",
         "ImportsResult",
+        "LintProblem",
+        "LintResult",
         "ParseResult",
         "Symbol",
         "SymbolsResult",
         "__version__",
         "hybrid_engines",
         "parse",
+        "report_complexity",
+        "report_lint",
         "run_complexity",
         "run_imports",
+        "run_lint",
         "run_parse",
         "run_symbols",
     }

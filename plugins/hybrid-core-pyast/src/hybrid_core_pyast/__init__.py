@@ -1,9 +1,11 @@
 """hybrid_core_pyast: engines over Python source, built on the standard library's ``ast``.
 
 The entry point ``pyast`` of the group ``hybrid_core`` names this module; its hook
-:func:`hybrid_engines` gives four engines, each serving one capability at priority 10:
-``python.parse``, ``python.symbols``, ``python.imports`` and ``python.complexity``.
-Importing the module does no work beyond defining them.
+:func:`hybrid_engines` gives five engines, each serving one capability at priority 10:
+``python.parse``, ``python.symbols``, ``python.imports``, ``python.complexity`` and
+``python.lint``. Importing the module does no work beyond defining them.
+:func:`report_complexity` and :func:`report_lint` let engines built on other libraries
+keep the same payloads and result shapes.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from collections.abc import Callable
 
 import hybrid_core
 
-from ._engines import run_complexity, run_imports, run_parse, run_symbols
+from ._engines import run_complexity, run_imports, run_lint, run_parse, run_symbols
+from ._reports import report_complexity, report_lint
 from ._results import (
     ComplexityResult,
     ComplexityTotals,
@@ -20,6 +23,8 @@ from ._results import (
     FunctionComplexity,
     ImportRecord,
     ImportsResult,
+    LintProblem,
+    LintResult,
     ParseResult,
     Symbol,
     SymbolsResult,
@@ -34,14 +39,19 @@ __all__ = [
     "FunctionComplexity",
     "ImportRecord",
     "ImportsResult",
+    "LintProblem",
+    "LintResult",
     "ParseResult",
     "Symbol",
     "SymbolsResult",
     "__version__",
     "hybrid_engines",
     "parse",
+    "report_complexity",
+    "report_lint",
     "run_complexity",
     "run_imports",
+    "run_lint",
     "run_parse",
     "run_symbols",
 ]
@@ -53,20 +63,22 @@ _PRIORITY = 10
 def _engine(
     name: str, capability: str, handler: Callable[[object], object], description: str
 ) -> hybrid_core.Engine:
-    # CPU-bound sync work: blocking=True asks the system to run it off the event loop.
+    # CPU-bound pure Python: worker processes, not threads (the GIL would serialise it).
+    # Calls about one file go to one worker, whose parse cache then parses it only once.
     return hybrid_core.Engine(
         name=name,
         capabilities={capability: _PRIORITY},
         handler=handler,
         version=__version__,
         description=description,
-        blocking=True,
+        process=True,
+        affinity_key="path",
     )
 
 
 @hybrid_core.hookimpl
 def hybrid_engines() -> list[hybrid_core.Engine]:
-    """The four stdlib-``ast`` engines: parse, symbols, imports and complexity."""
+    """The five stdlib-``ast`` engines: parse, symbols, imports, complexity and lint."""
     return [
         _engine(
             "pyast.parse",
@@ -91,5 +103,12 @@ def hybrid_engines() -> list[hybrid_core.Engine]:
             "python.complexity",
             run_complexity,
             "McCabe cyclomatic complexity per function, with ranks and file totals.",
+        ),
+        _engine(
+            "pyast.lint",
+            "python.lint",
+            run_lint,
+            "Unused imports, redefinitions, bare except, mutable defaults, 'is' with "
+            "literals, f-strings without placeholders.",
         ),
     ]

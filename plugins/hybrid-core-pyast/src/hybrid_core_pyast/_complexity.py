@@ -13,7 +13,7 @@ there. Code outside any function is not scored.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from ._results import ComplexityTotals, FunctionComplexity, Rank
 from ._scopes import FUNCTION_TYPES, FunctionNode, iter_definitions
@@ -23,25 +23,34 @@ __all__ = ["collect_complexity", "function_complexity", "rank", "totals"]
 _RANKS: tuple[tuple[int, Rank], ...] = ((5, "A"), (10, "B"), (20, "C"), (30, "D"), (40, "E"))
 
 
-def collect_complexity(tree: ast.Module) -> list[FunctionComplexity]:
-    """The complexity of every function and method in ``tree``, in source order."""
+def collect_complexity(
+    tree: ast.Module, score_function: Callable[[FunctionNode], int] | None = None
+) -> list[FunctionComplexity]:
+    """The complexity of every function and method in ``tree``, in source order.
+
+    ``score_function`` scores one def (its nested defs excluded); by default
+    :func:`function_complexity`, the rules in this module's docstring.
+    """
+    scorer = function_complexity if score_function is None else score_function
     scores: list[FunctionComplexity] = []
     for definition in iter_definitions(tree):
         node = definition.node
-        if isinstance(node, ast.ClassDef):
-            continue
-        score = function_complexity(node)
-        end = node.end_lineno if node.end_lineno is not None else node.lineno
-        scores.append(
-            {
-                "qualname": definition.qualname,
-                "lineno": node.lineno,
-                "end_lineno": end,
-                "complexity": score,
-                "rank": rank(score),
-            }
-        )
+        if not isinstance(node, ast.ClassDef):
+            scores.append(_record(definition.qualname, node, scorer(node)))
     return scores
+
+
+def _record(qualname: str, node: FunctionNode, score: object) -> FunctionComplexity:
+    if isinstance(score, bool) or not isinstance(score, int) or score < 0:
+        raise TypeError(f"complexity of {qualname!r} must be an int >= 0, not {score!r}")
+    end = node.end_lineno if node.end_lineno is not None else node.lineno
+    return {
+        "qualname": qualname,
+        "lineno": node.lineno,
+        "end_lineno": end,
+        "complexity": score,
+        "rank": rank(score),
+    }
 
 
 def function_complexity(node: FunctionNode) -> int:

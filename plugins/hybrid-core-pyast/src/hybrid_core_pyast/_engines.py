@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import ast
 
-from ._complexity import collect_complexity, totals
+from ._complexity import function_complexity
 from ._imports import collect_imports, package_of
+from ._lint import collect_problems
+from ._reports import report_complexity, report_lint
 from ._results import (
     ComplexityResult,
     ImportsResult,
+    LintProblem,
+    LintResult,
     ParseResult,
     SymbolsResult,
 )
 from ._source import Unparsable, load
 from ._symbols import collect_symbols
 
-__all__ = ["run_complexity", "run_imports", "run_parse", "run_symbols"]
+__all__ = ["run_complexity", "run_imports", "run_lint", "run_parse", "run_symbols"]
 
 
 def run_parse(payload: object) -> ParseResult:
@@ -80,14 +84,13 @@ def run_imports(payload: object) -> ImportsResult:
 
 def run_complexity(payload: object) -> ComplexityResult:
     """Serve ``python.complexity``: McCabe complexity per function, and file totals."""
-    source = load(payload)
-    if isinstance(source, Unparsable):
-        return {
-            "path": source.path,
-            "ok": False,
-            "error": source.error,
-            "functions": [],
-            "totals": totals([]),
-        }
-    scores = collect_complexity(source.tree)
-    return {"path": source.path, "ok": True, "functions": scores, "totals": totals(scores)}
+    return report_complexity(payload, function_complexity)
+
+
+def run_lint(payload: object) -> LintResult:
+    """Serve ``python.lint``: the stdlib checks' problems, sorted by line and column."""
+    return report_lint(payload, _lint_tree)
+
+
+def _lint_tree(tree: ast.Module, path: str) -> list[LintProblem]:
+    return collect_problems(tree)

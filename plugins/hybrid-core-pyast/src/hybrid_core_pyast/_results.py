@@ -16,6 +16,8 @@ __all__ = [
     "FunctionComplexity",
     "ImportRecord",
     "ImportsResult",
+    "LintProblem",
+    "LintResult",
     "ParseResult",
     "Rank",
     "Symbol",
@@ -117,3 +119,22 @@ class ComplexityResult(_Outcome, _Failure):
 
     functions: list[FunctionComplexity]
     totals: ComplexityTotals
+
+
+class LintProblem(TypedDict):
+    """One finding of ``python.lint``: where it is, a short stable code, and what is wrong.
+
+    ``line`` and ``column`` are 1-based; the column counts UTF-8 bytes, as the syntax tree
+    records it. ``code`` names the check, e.g. ``UnusedImport``.
+    """
+
+    line: int
+    column: int
+    code: str
+    message: str
+
+
+class LintResult(_Outcome, _Failure):
+    """What ``python.lint`` returns: every problem, sorted by line and column."""
+
+    problems: list[LintProblem]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 import os
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeVar
@@ -98,21 +100,21 @@ def count_lines(text: str) -> int:
     return ends + (1 if text and text[-1] not in "\r\n" else 0)
 
 
-def load(payload: object) -> Parsed | Unparsable:
+def load(payload: object, owner: str = "pyast") -> Parsed | Unparsable:
     """Check ``payload`` and parse its code, reading the file if needed.
 
-    Raises ``hybrid_core.PayloadError`` for a malformed payload and ``OSError`` when a
-    ``path`` to read cannot be read.
+    Raises ``hybrid_core.PayloadError`` for a malformed payload, its message starting with
+    ``"<owner> payload"``, and ``OSError`` when a ``path`` to read cannot be read.
     """
     if isinstance(payload, (str, bytes)) or not isinstance(payload, Mapping):
         raise PayloadError(
-            f"pyast payload must be a mapping with {_KEYS}, e.g. {{'source': 'x = 1'}}, "
+            f"{owner} payload must be a mapping with {_KEYS}, e.g. {{'source': 'x = 1'}}, "
             f"not {type(payload).__name__}"
         )
-    path = _path(payload)
-    source = _optional(payload, "source", str, "a str of Python code; decode bytes first")
-    tree = _optional(payload, "tree", ast.Module, "an ast.Module returned by ast.parse()")
-    module = _module(payload)
+    path = _path(payload, owner)
+    source = _optional(payload, "source", str, "a str of Python code; decode bytes first", owner)
+    tree = _optional(payload, "tree", ast.Module, "an ast.Module returned by ast.parse()", owner)
+    module = _module(payload, owner)
     if tree is not None:
         lines = count_lines(source) if source is not None else _last_line(tree)
         return Parsed(path or DEFAULT_PATH, lines, tree, module)
@@ -120,21 +122,53 @@ def load(payload: object) -> Parsed | Unparsable:
         return _parsed(source, path or DEFAULT_PATH, module)
     if path is None:
         raise PayloadError(
-            f"pyast payload has none of {_KEYS}; give the code as 'source', a file to read "
+            f"{owner} payload has none of {_KEYS}; give the code as 'source', a file to read "
             "as 'path', or an ast.Module from ast.parse() as 'tree'"
         )
-    return _read(path, module)
+    return _read_cached(path, module)
 
 
-def _optional(payload: Mapping[object, object], key: str, kind: type[T], hint: str) -> T | None:
+# Parse once, analyse many times: the engines of one file (complexity, lint, symbols,
+# imports) are sent to the same worker process (affinity on "path"), and each reads the
+# file through this cache. The key holds the file's mtime and size, so an edited file is
+# read again; the size bound keeps a worker's memory flat over any number of files.
+_CACHE: OrderedDict[tuple[str, int, int, str | None], Parsed | Unparsable] = OrderedDict()
+_CACHE_SIZE = 32
+_CACHE_LOCK = threading.Lock()
+
+
+def _read_cached(path: str, module: str | None) -> Parsed | Unparsable:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return _read(path, module)  # raises the OSError with its usual message
+    key = (path, stat.st_mtime_ns, stat.st_size, module)
+    with _CACHE_LOCK:
+        found = _CACHE.get(key)
+        if found is not None:
+            _CACHE.move_to_end(key)
+            return found
+    parsed = _read(path, module)
+    with _CACHE_LOCK:
+        _CACHE[key] = parsed
+        if len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return parsed
+
+
+def _optional(
+    payload: Mapping[object, object], key: str, kind: type[T], hint: str, owner: str
+) -> T | None:
     """``payload[key]`` if it is a ``kind`` or missing (None); any other value raises."""
     value = payload.get(key)
     if value is not None and not isinstance(value, kind):
-        raise PayloadError(f"pyast payload key {key!r} must be {hint}, not {type(value).__name__}")
+        raise PayloadError(
+            f"{owner} payload key {key!r} must be {hint}, not {type(value).__name__}"
+        )
     return value
 
 
-def _path(payload: Mapping[object, object]) -> str | None:
+def _path(payload: Mapping[object, object], owner: str) -> str | None:
     """The payload's ``path`` as a str, or None when missing."""
     value = payload.get("path")
     if value is None:
@@ -143,20 +177,20 @@ def _path(payload: Mapping[object, object]) -> str | None:
         value = os.fspath(value)
     if not isinstance(value, str) or not value:
         raise PayloadError(
-            "pyast payload key 'path' must be a non-empty str (or os.PathLike) naming the "
+            f"{owner} payload key 'path' must be a non-empty str (or os.PathLike) naming the "
             f"file, not {value!r}"
         )
     return value
 
 
-def _module(payload: Mapping[object, object]) -> str | None:
+def _module(payload: Mapping[object, object], owner: str) -> str | None:
     """The payload's dotted ``module`` name, or None when missing."""
     value = payload.get("module")
     if value is None:
         return None
     if not isinstance(value, str) or not all(p.isidentifier() for p in value.split(".")):
         raise PayloadError(
-            "pyast payload key 'module' must be the file's dotted module name, "
+            f"{owner} payload key 'module' must be the file's dotted module name, "
             f"e.g. 'pkg.sub.mod', not {value!r}"
         )
     return value

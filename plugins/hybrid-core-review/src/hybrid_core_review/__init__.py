@@ -1,0 +1,106 @@
+"""The steps of hybrid_core's code-review workflow.
+
+The workflow itself is declared in configuration (see ``examples/review/hybrid.toml`` in
+the hybrid_core repository); these are the plain functions its steps call:
+
+- :func:`discover` lists the Python files of a tree;
+- :func:`start` opens a streaming report in the run's shared state;
+- :func:`collect` adds one file's findings (per capability, with the engine that
+  produced them) to it;
+- :func:`finish` writes ``report.json`` and ``report.md`` and says where they are;
+- :func:`as_finding` is a ``compensate`` hook: an analysis that failed on every engine
+  becomes a finding in the report instead of failing the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hybrid_core import ContinueWith, ExecutionContext, PayloadError
+
+from ._discover import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, discover, module_name
+from ._report import SCHEMA_VERSION, ReportWriter
+
+__all__ = [
+    "DEFAULT_EXCLUDE",
+    "DEFAULT_INCLUDE",
+    "SCHEMA_VERSION",
+    "ReportWriter",
+    "as_finding",
+    "collect",
+    "discover",
+    "finish",
+    "module_name",
+    "start",
+]
+
+__version__ = "0.1.0"
+
+STATE_KEY = "hybrid_core_review.report"
+
+
+def start(root: str, out: str, context: ExecutionContext) -> str:
+    """Open the report for this run (in ``out``); later steps find it in shared state."""
+    if not isinstance(out, str) or not out:
+        raise PayloadError(f"out must be a folder path, not {out!r}")
+    context.state.set(STATE_KEY, ReportWriter(str(root), out))
+    return out
+
+
+def _writer(context: ExecutionContext) -> ReportWriter:
+    writer = context.state.get(STATE_KEY)
+    if not isinstance(writer, ReportWriter):
+        raise RuntimeError(
+            "no review report is open in this run; the workflow must run the 'start' step "
+            "before collecting findings"
+        )
+    return writer
+
+
+def collect(
+    file: Mapping[str, str],
+    context: ExecutionContext,
+    complexity: Any = None,
+    lint: Any = None,
+    symbols: Any = None,
+    imports: Any = None,
+) -> dict[str, Any]:
+    """Add one file's findings to the open report; return a two-key summary of it.
+
+    Each finding is what a capability step with ``with_provider = true`` returns:
+    ``{"provider": engine name, "result": the engine's result}``.
+    """
+    results = {
+        capability: served
+        for capability, served in (
+            ("python.complexity", complexity),
+            ("python.lint", lint),
+            ("python.symbols", symbols),
+            ("python.imports", imports),
+        )
+        if served is not None
+    }
+    return _writer(context).add(file, results)
+
+
+def finish(files: Sequence[Any], context: ExecutionContext) -> dict[str, Any]:
+    """Write the report; return ``{"json", "markdown", "totals"}``."""
+    report = _writer(context).finish()
+    context.state.delete(STATE_KEY)
+    report["files_reviewed"] = len(files)
+    return report
+
+
+def as_finding(error: BaseException) -> ContinueWith:
+    """A compensate hook: keep going, recording the failure as the step's result."""
+    message = f"{type(error).__name__}: {error}"
+    return ContinueWith(
+        {
+            "provider": None,
+            "result": {
+                "ok": False,
+                "error": {"kind": "engine", "message": message, "line": None, "column": None},
+            },
+        }
+    )

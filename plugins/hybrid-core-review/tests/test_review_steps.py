@@ -1,0 +1,135 @@
+"""The review steps on their own: discovery, the streaming report, import cycles."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hybrid_core_review import collect, discover, finish, module_name, start
+
+from hybrid_core import ExecutionContext, PayloadError
+
+
+def tree(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def test_discover_applies_globs_and_names_modules(tmp_path: Path) -> None:
+    tree(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/a.py": "",
+            "pkg/tests/t.py": "",
+            "build/x.py": "",
+            ".hidden/y.py": "",
+            "notes.txt": "",
+            "my-script.py": "",
+        },
+    )
+    found = discover(str(tmp_path), exclude=["build", ".*", "tests"])
+    assert [(f["relpath"], f["module"]) for f in found] == [
+        ("my-script.py", None),
+        ("pkg/__init__.py", "pkg"),
+        ("pkg/a.py", "pkg.a"),
+    ]
+    only = discover(str(tmp_path), include=["pkg/*.py"], exclude=[])
+    assert [f["relpath"] for f in only] == ["pkg/__init__.py", "pkg/a.py", "pkg/tests/t.py"]
+    assert discover(str(tmp_path / "pkg" / "a.py"))[0]["module"] == "a"
+
+
+def test_discover_rejects_bad_arguments(tmp_path: Path) -> None:
+    with pytest.raises(PayloadError, match="does not exist"):
+        discover(str(tmp_path / "nope"))
+    with pytest.raises(PayloadError, match="include must be a glob"):
+        discover(str(tmp_path), include=3)  # type: ignore[arg-type]
+
+
+def test_module_names() -> None:
+    assert module_name("a/b/c.py") == "a.b.c"
+    assert module_name("a/__init__.py") == "a"
+    assert module_name("3rd/x.py") is None
+
+
+def served(provider: str, result: dict) -> dict:
+    return {"provider": provider, "result": result}
+
+
+def test_report_streams_findings_and_finds_cycles(tmp_path: Path) -> None:
+    ctx = ExecutionContext.root()
+    out = tmp_path / "out"
+    start("src", str(out), ctx)
+    files = [
+        ({"path": "/a.py", "relpath": "a.py", "module": "a"}, 7, [{"module": "b"}]),
+        ({"path": "/b.py", "relpath": "b.py", "module": "b"}, 2, [{"module": "a.x"}]),
+        (
+            {"path": "/c.py", "relpath": "c.py", "module": "c"},
+            30,
+            [{"module": "a", "type_checking": True}],
+        ),
+    ]
+    summaries = []
+    for file, cx, imports in files:
+        summaries.append(
+            collect(
+                file,
+                ctx,
+                complexity=served(
+                    "radon.complexity",
+                    {
+                        "ok": True,
+                        "functions": [
+                            {
+                                "qualname": f"f_{file['module']}",
+                                "lineno": 1,
+                                "complexity": cx,
+                                "rank": "A",
+                            }
+                        ],
+                    },
+                ),
+                lint=served(
+                    "pyflakes.lint",
+                    {
+                        "ok": True,
+                        "problems": [
+                            {
+                                "line": 1,
+                                "column": 1,
+                                "code": "UnusedImport",
+                                "message": "'os' unused",
+                            }
+                        ],
+                    },
+                ),
+                symbols=served(
+                    "pyast.symbols",
+                    {"ok": True, "symbols": [{"kind": "function", "is_public": True}]},
+                ),
+                imports=served("pyast.imports", {"ok": True, "imports": imports}),
+            )
+        )
+    broken = {"path": "/d.py", "relpath": "d.py", "module": "d"}
+    error = {"kind": "syntax", "message": "d.py:1:1: invalid syntax", "line": 1, "column": 1}
+    collect(broken, ctx, complexity=served("pyast.complexity", {"ok": False, "error": error}))
+    report = finish(summaries, ctx)
+    data = json.loads(Path(report["json"]).read_text())
+    assert data["totals"]["files"] == 4 and data["totals"]["unparsable"] == 1
+    assert data["import_cycles"] == [["a", "b"]]  # c -> a is type-checking only
+    assert [f["qualname"] for f in data["most_complex"]] == ["f_c", "f_a", "f_b"]
+    assert data["engines"]["python.complexity"] == {"radon.complexity": 3, "pyast.complexity": 1}
+    assert [f["path"] for f in data["files"]] == ["a.py", "b.py", "c.py", "d.py"]
+    assert data["lint_codes"] == {"UnusedImport": 3}
+    markdown = Path(report["markdown"]).read_text()
+    assert "a -> b -> a" in markdown and "`d.py`: d.py:1:1: invalid syntax" in markdown
+    assert not (out / ".files.jsonl").exists()
+
+
+def test_collect_without_start_says_what_is_missing() -> None:
+    with pytest.raises(RuntimeError, match="must run the 'start' step"):
+        collect({"path": "x", "relpath": "x", "module": "x"}, ExecutionContext.root())
