@@ -1,65 +1,19 @@
 """hybrid_core: run hybrid workflows across engines and workflows supplied by plugins.
 
-Importing the package loads no plugin, scans no entry point and configures no logging:
-its loguru output stays disabled until a host calls ``logger.enable("hybrid_core")``
-(the ``hybrid`` CLI does).
+Importing the package is cheap and has no side effect: it scans no entry point, loads no
+plugin, starts no thread and configures no logging. Public names load their module on
+first use (a plugin that needs only ``hookimpl`` and ``Engine`` loads only those); the
+library's loguru output stays disabled until a host calls ``logger.enable("hybrid_core")``
+(the ``hybrid`` CLI does with ``-v``).
 """
 
 from __future__ import annotations
 
-from loguru import logger as _logger
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from . import hookspecs
-from ._bridge import (
-    Consensus,
-    WorkflowProvider,
-    capability_step,
-    engine_step,
-    parallel_step,
-    workflow_provider,
-)
-from ._capacity import ExecutionPlan
-from ._config import Config, ExecutorConfig, PluginsConfig, find_config, load_config
-from ._context import CancelToken, ExecutionContext, SharedState
-from ._executor import Call, Executor, LocalExecutor
 from ._markers import hookimpl
-from ._plugins import PluginRecord
-from ._records import Engine, Provider, ProviderKind
-from ._registry import Compatibility, Registry
-from ._resources import Pool, ResourcePools
-from ._router import Decision, Router, RoutingPolicy
-from ._routing import (
-    LeastLoadedStrategy,
-    PerformanceStrategy,
-    PriorityStrategy,
-    ProviderStats,
-    ResourceAwareStrategy,
-    RoundRobinStrategy,
-    RouteRequest,
-    RoutingStrategy,
-)
-from ._system import Hybrid
-from ._telemetry import Event, InMemorySink, LoguruSink, Sink, TelemetryBus
-from ._telemetry_jsonl import JsonlSink
-from ._telemetry_names import EVENTS, EVENTS_VERSION, EventSpec
-from ._trace import Trace, TraceError, read_trace
-from ._trace_spans import Span, SpanBuilder
-from ._workflow import (
-    SKIPPED,
-    ContinueWith,
-    RetryPolicy,
-    RetryStep,
-    RunResult,
-    RunStatus,
-    Step,
-    StepCall,
-    StepRecord,
-    StepStatus,
-    Workflow,
-    input,
-    result,
-    value,
-)
 from .exceptions import (
     AllProvidersFailed,
     Cancelled,
@@ -99,7 +53,128 @@ from .exceptions import (
     WorkflowRunError,
 )
 
+if TYPE_CHECKING:
+    from ._bridge import (
+        Consensus,
+        WorkflowProvider,
+        capability_step,
+        engine_step,
+        parallel_step,
+        workflow_provider,
+    )
+    from ._capacity import ExecutionPlan
+    from ._config import Config, ExecutorConfig, PluginsConfig, find_config, load_config
+    from ._context import CancelToken, ExecutionContext, SharedState
+    from ._executor import Call, Executor, LocalExecutor
+    from ._plugins import PluginRecord
+    from ._records import Engine, Provider, ProviderKind
+    from ._registry import Compatibility, Registry
+    from ._resources import Pool, ResourcePools
+    from ._router import Decision, Router, RoutingPolicy
+    from ._routing import (
+        LeastLoadedStrategy,
+        PerformanceStrategy,
+        PriorityStrategy,
+        ProviderStats,
+        ResourceAwareStrategy,
+        RoundRobinStrategy,
+        RouteRequest,
+        RoutingStrategy,
+    )
+    from ._system import Hybrid
+    from ._telemetry import Event, InMemorySink, LoguruSink, Sink, TelemetryBus
+    from ._telemetry_jsonl import JsonlSink
+    from ._telemetry_names import EVENTS, EVENTS_VERSION, EventSpec
+    from ._trace import Trace, TraceError, read_trace
+    from ._trace_spans import Span, SpanBuilder
+    from ._workflow import (
+        SKIPPED,
+        ContinueWith,
+        RetryPolicy,
+        RetryStep,
+        RunResult,
+        RunStatus,
+        Step,
+        StepCall,
+        StepRecord,
+        StepStatus,
+        Workflow,
+        input,
+        result,
+        value,
+    )
+
 __version__ = "0.1.0"
+
+# Public name -> the private module that defines it, imported on first access.
+_LAZY: dict[str, str] = {
+    "Call": "_executor",
+    "CancelToken": "_context",
+    "Compatibility": "_registry",
+    "Config": "_config",
+    "Consensus": "_bridge",
+    "ContinueWith": "_workflow",
+    "Decision": "_router",
+    "EVENTS": "_telemetry_names",
+    "EVENTS_VERSION": "_telemetry_names",
+    "Engine": "_records",
+    "Event": "_telemetry",
+    "EventSpec": "_telemetry_names",
+    "ExecutionContext": "_context",
+    "ExecutionPlan": "_capacity",
+    "Executor": "_executor",
+    "ExecutorConfig": "_config",
+    "Hybrid": "_system",
+    "InMemorySink": "_telemetry",
+    "JsonlSink": "_telemetry_jsonl",
+    "LeastLoadedStrategy": "_routing",
+    "LocalExecutor": "_executor",
+    "LoguruSink": "_telemetry",
+    "PerformanceStrategy": "_routing",
+    "PluginRecord": "_plugins",
+    "PluginsConfig": "_config",
+    "Pool": "_resources",
+    "PriorityStrategy": "_routing",
+    "Provider": "_records",
+    "ProviderKind": "_records",
+    "ProviderStats": "_routing",
+    "Registry": "_registry",
+    "ResourceAwareStrategy": "_routing",
+    "ResourcePools": "_resources",
+    "RetryPolicy": "_workflow",
+    "RetryStep": "_workflow",
+    "RoundRobinStrategy": "_routing",
+    "RouteRequest": "_routing",
+    "Router": "_router",
+    "RoutingPolicy": "_router",
+    "RoutingStrategy": "_routing",
+    "RunResult": "_workflow",
+    "RunStatus": "_workflow",
+    "SKIPPED": "_workflow",
+    "SharedState": "_context",
+    "Sink": "_telemetry",
+    "Span": "_trace_spans",
+    "SpanBuilder": "_trace_spans",
+    "Step": "_workflow",
+    "StepCall": "_workflow",
+    "StepRecord": "_workflow",
+    "StepStatus": "_workflow",
+    "TelemetryBus": "_telemetry",
+    "Trace": "_trace",
+    "TraceError": "_trace",
+    "Workflow": "_workflow",
+    "WorkflowProvider": "_bridge",
+    "capability_step": "_bridge",
+    "engine_step": "_bridge",
+    "find_config": "_config",
+    "input": "_workflow",
+    "load_config": "_config",
+    "parallel_step": "_bridge",
+    "read_trace": "_trace",
+    "result": "_workflow",
+    "value": "_workflow",
+    "workflow_provider": "_bridge",
+}
 
 __all__ = [
     "AllProvidersFailed",
@@ -209,4 +284,15 @@ __all__ = [
     "workflow_provider",
 ]
 
-_logger.disable("hybrid_core")
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hybrid_core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later accesses are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -26,10 +26,10 @@ if TYPE_CHECKING:
     import random
 
 import attrs
-from loguru import logger
 
 from ._context import ExecutionContext
 from ._executor import Call, Executor
+from ._log import logger
 from ._records import Engine, Provider, ProviderKind
 from ._registry import Registry
 from ._resources import Pool, ResourcePools

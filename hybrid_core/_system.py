@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import attrs
-from loguru import logger
 
 from ._bridge import WorkflowProvider, needs
 from ._builtin import BUILTIN_SINKS, BuiltinPlugin
@@ -27,6 +26,7 @@ from ._config import Config, config_from_composed, load_config
 from ._context import ExecutionContext
 from ._declare import build_workflows
 from ._executor import Executor
+from ._log import logger
 from ._plugins import PluginManager, PluginRecord, Selection, scan_entry_points
 from ._records import Engine, Provider, ProviderKind
 from ._registry import Registry

@@ -18,9 +18,9 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
-from loguru import logger
 
 from ._context import ExecutionContext
+from ._log import logger
 
 if TYPE_CHECKING:
     from ._telemetry_queue import EventQueue

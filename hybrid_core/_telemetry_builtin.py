@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from loguru import logger
-
+from ._log import logger
 from ._telemetry import InMemorySink, LoguruSink, Sink
 from ._util import close_matches
 
