@@ -309,6 +309,13 @@ def doctor() -> None:
 
 def _diagnose(system: Hybrid, config_path: Path | None) -> dict[str, Any]:
     failed = [r.to_dict() for r in system.failures]
+    from ._records import ProviderKind
+
+    gaps = [
+        f"workflow {p.name!r}: {gap}"
+        for p in system.registry.of_kind(ProviderKind.WORKFLOW)
+        for gap in system.missing(p.target)
+    ]
     duplicates = [
         r
         for r in failed
@@ -328,9 +335,9 @@ def _diagnose(system: Hybrid, config_path: Path | None) -> dict[str, Any]:
         "capabilities": len(system.registry.capabilities()),
         "failed_plugins": failed,
         "duplicate_names": duplicates,
-        "problems": list(system.problems),
+        "problems": [*system.problems, *gaps],
         "sink_failures": dict(system.telemetry.sink_failures),
-        "healthy": not failed and not system.problems,
+        "healthy": not failed and not system.problems and not gaps,
     }
 
 

@@ -418,12 +418,23 @@ class Hybrid:
                 names.add(sink.name)
         for sink in self._extra_sinks:
             self.telemetry.attach(sink)
-        for wanted in self.config.telemetry.get("sinks", ()):
-            if wanted not in names:
-                self.problems.append(
-                    f"telemetry.sinks: no plugin provides a sink named {wanted!r} "
-                    f"(built-in sinks: {', '.join(BUILTIN_SINKS)})"
-                )
+        unknown = []
+        for index, wanted in enumerate(self.config.telemetry.get("sinks", ())):
+            if wanted in names:
+                continue
+            close = close_matches(wanted, sorted({*names, *BUILTIN_SINKS}))
+            hint = f"did you mean {close[0]!r}?" if close else (
+                f"built-in sinks: {', '.join(BUILTIN_SINKS)}"
+            )
+            message = f"no plugin provides a sink named {wanted!r} ({hint})"
+            if self.failures:
+                # It may be the failed plugin's: reported, not fatal (--strict makes it so).
+                self.problems.append(f"telemetry.sinks: {message}")
+            else:
+                where = self.config.source or "<config>"
+                unknown.append(ConfigProblem(where, f"telemetry.sinks[{index}]", message))
+        if unknown:
+            raise ConfigError(unknown)
 
     def _make_router(self) -> None:
         policy = self._routing

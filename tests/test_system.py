@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from hybrid_core import (
+    ConfigError,
     Engine,
     Hybrid,
     InMemorySink,
@@ -162,11 +163,20 @@ def test_malformed_strategies_sinks_and_executors_are_rejected() -> None:
     assert "has no 'name' string attribute" in errors["e"]
 
 
-def test_configured_sinks_are_attached_and_unknown_ones_reported() -> None:
-    system = Hybrid({"telemetry": {"sinks": ["memory", "nosuch"]}}, entry_points=False)
-    with system:
+def test_configured_sinks_are_attached_and_a_misspelt_one_is_a_config_error() -> None:
+    with Hybrid({"telemetry": {"sinks": ["memory"]}}, entry_points=False) as system:
         assert [s.name for s in system.telemetry.sinks] == ["memory"]
-        assert any("no plugin provides a sink named 'nosuch'" in p for p in system.problems)
+    typo = Hybrid({"telemetry": {"sinks": ["memory", "jsnol"]}}, entry_points=False)
+    with pytest.raises(ConfigError, match=r"telemetry.sinks\[1\]: no plugin provides a sink "
+                       r"named 'jsnol' \(did you mean 'jsonl'\?\)"):  # fmt: skip
+        typo.start()
+
+
+def test_an_unknown_sink_is_only_reported_when_a_plugin_failed() -> None:
+    broken = make_plugin("broken", engines=[object()])
+    system = Hybrid({"telemetry": {"sinks": ["otel"]}}, plugins=[broken], entry_points=False)
+    with system:
+        assert any("no plugin provides a sink named 'otel'" in p for p in system.problems)
 
 
 def test_unknown_executor_name_falls_back_to_local_and_is_reported() -> None:

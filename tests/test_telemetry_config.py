@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hybrid_core import ConfigError, Hybrid, InMemorySink, LoguruSink, PluginError, load_config
+from hybrid_core import ConfigError, Hybrid, InMemorySink, LoguruSink, load_config
 from hybrid_core._config import config_from_mapping
 from hybrid_core._telemetry_builtin import build_sinks
 from hybrid_core._telemetry_jsonl import JsonlSink
@@ -89,9 +89,6 @@ def test_a_hand_built_bad_setting_leaves_that_sink_out_and_the_rest_working() ->
     assert [s.name for s in sinks] == ["memory"]
 
 
-def test_an_unknown_sink_name_is_a_problem_naming_the_key_and_fatal_when_strict() -> None:
-    with Hybrid({"telemetry": {"sinks": ["nosuch"]}}, entry_points=False) as system:
-        assert any(p.startswith("telemetry.sinks: no plugin provides") for p in system.problems)
-    strict = Hybrid({"telemetry": {"sinks": ["nosuch"]}}, entry_points=False, strict=True)
-    with pytest.raises(PluginError, match=r"telemetry\.sinks: no plugin provides"):
-        strict.start()
+def test_an_unknown_sink_name_is_a_config_error_naming_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"telemetry\.sinks\[0\]: no plugin provides"):
+        Hybrid({"telemetry": {"sinks": ["nosuch"]}}, entry_points=False).start()
