@@ -423,8 +423,10 @@ class Hybrid:
             if wanted in names:
                 continue
             close = close_matches(wanted, sorted({*names, *BUILTIN_SINKS}))
-            hint = f"did you mean {close[0]!r}?" if close else (
-                f"built-in sinks: {', '.join(BUILTIN_SINKS)}"
+            hint = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else (f"built-in sinks: {', '.join(BUILTIN_SINKS)}")
             )
             message = f"no plugin provides a sink named {wanted!r} ({hint})"
             if self.failures:
