@@ -243,6 +243,9 @@ def run(
                 system.telemetry.detach(progress)
                 progress.close()
     _report(result, json_output=opts.json, quiet=opts.quiet)
+    for sink, error in system.telemetry.sink_failures.items():
+        # Once per sink, whatever the log settings: the run went on without it.
+        click.echo(f"warning: telemetry sink {sink!r} failed and was skipped: {error}", err=True)
     sys.exit(EXIT_OK if result.status is RunStatus.SUCCEEDED else EXIT_FAILED)
 
 

@@ -99,3 +99,35 @@ def test_plan_prints_the_critical_path(flows: dict[str, str]) -> None:
     assert "critical path (2 steps): double -> check" in result.stdout
     data = json.loads(run_hybrid("plan", "flows:wf", "--json", env=flows).stdout)
     assert data["critical_path"] == ["double", "check"] and data["missing"] == []
+
+
+def test_a_sink_failing_on_every_event_warns_once_and_the_run_succeeds(
+    flows: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "badsink.py").write_text(textwrap.dedent("""
+        import hybrid_core
+
+        class Bad:
+            name = "bad"
+            def handle(self, event):
+                raise RuntimeError("disk full")
+            def flush(self):
+                pass
+            def close(self):
+                pass
+
+        @hybrid_core.hookimpl
+        def hybrid_telemetry_sinks(settings):
+            return [Bad()] if "bad" in settings["sinks"] else []
+    """))
+    info = tmp_path / "badsink-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: badsink\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[hybrid_core]\nbadsink = badsink\n")
+    (tmp_path / "hybrid.toml").write_text('[telemetry]\nsinks = ["bad"]\n')
+    env = {**flows, "HYBRID_CORE_PLUGINS": "badsink"}
+    result = run_hybrid("run", "flows:wf", "-i", "n=2", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "warning: telemetry sink" in line]
+    expected = "warning: telemetry sink 'bad' failed and was skipped: RuntimeError: disk full"
+    assert warnings == [expected]
