@@ -12,13 +12,14 @@ import asyncio
 import os
 import sys
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
-from concurrent.futures import BrokenExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from types import MappingProxyType
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import attrs
+
+from ._workers import Workers
 
 __all__ = ["Call", "Executor", "LocalExecutor"]
 
@@ -70,49 +71,6 @@ def _process_context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
-class _Workers:
-    """Single-process pools, one per worker, so a call can be sent to a chosen worker.
-
-    A call without affinity goes to the worker with the fewest calls in flight. A call
-    with affinity goes where the last call with that affinity went (remembered for the
-    most recent ``memory`` keys), else to the least busy worker.
-    """
-
-    def __init__(self, size: int, *, memory: int = 4096) -> None:
-        from concurrent.futures import ProcessPoolExecutor
-
-        context = _process_context()
-        self.pools = [ProcessPoolExecutor(1, mp_context=context) for _ in range(size)]
-        self.in_flight = [0] * size
-        self._sticky: OrderedDict[Hashable, int] = OrderedDict()
-        self._memory = memory
-
-    def choose(self, affinity: Hashable | None) -> int:
-        if affinity is not None:
-            known = self._sticky.get(affinity)
-            if known is not None:
-                self._sticky.move_to_end(affinity)
-                return known
-        index = min(range(len(self.pools)), key=self.in_flight.__getitem__)
-        if affinity is not None:
-            self._sticky[affinity] = index
-            if len(self._sticky) > self._memory:
-                self._sticky.popitem(last=False)
-        return index
-
-    def replace(self, index: int, broken: Any) -> None:
-        """Put a new worker in place of a broken one (once, however many calls saw it)."""
-        from concurrent.futures import ProcessPoolExecutor
-
-        if self.pools[index] is broken:
-            broken.shutdown(wait=False, cancel_futures=True)
-            self.pools[index] = ProcessPoolExecutor(1, mp_context=_process_context())
-
-    def shutdown(self) -> None:
-        for pool in self.pools:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-
 class LocalExecutor:
     """The embedded default: a bounded thread pool, and worker processes on request.
 
@@ -137,7 +95,7 @@ class LocalExecutor:
         self.max_threads = max_threads or min(32, cpus + 4)
         self.max_processes = max_processes or cpus
         self._threads: ThreadPoolExecutor | None = None
-        self._workers: _Workers | None = None
+        self._workers: Workers | None = None
         self._lock = threading.Lock()
         self._closed = False
 
@@ -150,11 +108,13 @@ class LocalExecutor:
                 )
             return self._threads
 
-    def _process_workers(self) -> _Workers:
+    def _process_workers(self) -> Workers:
         with self._lock:
             self._check_open()
             if self._workers is None:
-                self._workers = _Workers(self.max_processes)
+                self._workers = Workers(
+                    self.max_processes, _process_context(), label=f"hybrid-{self.name}"
+                )
             return self._workers
 
     def _check_open(self) -> None:
@@ -162,24 +122,15 @@ class LocalExecutor:
             raise RuntimeError(f"executor {self.name!r} is closed")
 
     async def asubmit(self, call: Call) -> Any:
+        if call.where == "process":
+            # A worker that dies (killed, out of memory, a crash in C code) fails the calls
+            # it held with BrokenProcessPool; a fresh worker takes its place for later calls.
+            workers = self._process_workers()
+            return await workers.submit(call.fn, call.args, dict(call.kwargs), call.affinity)
         loop = asyncio.get_running_loop()
         target: Callable[..., Any] = call if call.kwargs else call.fn
         args = () if call.kwargs else call.args
-        if call.where != "process":
-            return await loop.run_in_executor(self._thread_pool(), target, *args)
-        workers = self._process_workers()
-        index = workers.choose(call.affinity)
-        workers.in_flight[index] += 1
-        pool = workers.pools[index]
-        try:
-            return await loop.run_in_executor(pool, target, *args)
-        except BrokenExecutor:
-            # The worker died (killed, out of memory, a crash in C code). This call fails;
-            # a fresh worker takes its place so that later calls do not.
-            workers.replace(index, pool)
-            raise
-        finally:
-            workers.in_flight[index] -= 1
+        return await loop.run_in_executor(self._thread_pool(), target, *args)
 
     def close(self) -> None:
         """Shut the pools down, waiting for running calls."""
@@ -190,7 +141,7 @@ class LocalExecutor:
         if threads is not None:
             threads.shutdown(wait=True, cancel_futures=True)
         if workers is not None:
-            workers.shutdown()
+            workers.close()
 
     async def aclose(self) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self.close)

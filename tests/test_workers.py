@@ -1,0 +1,241 @@
+"""The local executor's worker processes: results, failures, dead workers, affinity, close.
+
+The callables are module level so that the worker processes can import them by name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pickle
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+import pytest
+
+from hybrid_core import Call, LocalExecutor
+
+
+def pid(*_: Any) -> int:
+    return os.getpid()
+
+
+def add(a: int, b: int = 0) -> int:
+    return a + b
+
+
+def echo(data: bytes) -> bytes:
+    return data[::-1]
+
+
+def slow(seconds: float, value: Any = None) -> Any:
+    time.sleep(seconds)
+    return value
+
+
+def boom(message: str) -> None:
+    raise ValueError(message)
+
+
+def leave(code: int) -> None:
+    os._exit(code)
+
+
+def kill_self() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def exit_politely() -> None:
+    raise SystemExit(4)
+
+
+def a_lock() -> threading.Lock:
+    return threading.Lock()
+
+
+class Stubborn(Exception):
+    """An exception whose constructor needs two arguments, so unpickling it fails."""
+
+    def __init__(self, a: str, b: str) -> None:
+        super().__init__(f"{a}/{b}")
+
+
+def raise_stubborn() -> None:
+    raise Stubborn("x", "y")
+
+
+class _Unpicklable(Exception):
+    def __reduce__(self) -> Any:
+        raise TypeError("no pickling for you")
+
+
+def raise_unpicklable() -> None:
+    raise _Unpicklable("deep trouble")
+
+
+@pytest.fixture
+def executor() -> Iterator[LocalExecutor]:
+    ex = LocalExecutor(name="t", max_processes=2)
+    yield ex
+    ex.close()
+
+
+def run(ex: LocalExecutor, fn: Any, *args: Any, affinity: Any = None, **kwargs: Any) -> Any:
+    call = Call(fn, args, kwargs, where="process", affinity=affinity)
+    return asyncio.run(ex.asubmit(call))
+
+
+def test_calls_run_in_worker_processes_with_args_and_kwargs(executor: LocalExecutor) -> None:
+    assert run(executor, pid) != os.getpid()
+    assert run(executor, add, 2, b=3) == 5
+
+
+def test_an_exception_arrives_with_its_type_and_the_workers_traceback(
+    executor: LocalExecutor,
+) -> None:
+    with pytest.raises(ValueError, match="bad input") as info:
+        run(executor, boom, "bad input")
+    cause = str(info.value.__cause__)
+    assert "Traceback" in cause and "in boom" in cause
+
+
+def test_exceptions_that_do_not_travel_still_report_their_traceback(
+    executor: LocalExecutor,
+) -> None:
+    with pytest.raises(RuntimeError, match="cannot be pickled") as info:
+        run(executor, raise_unpicklable)
+    assert "deep trouble" in str(info.value)
+    with pytest.raises(RuntimeError, match="could not be unpickled"):
+        run(executor, raise_stubborn)
+
+
+def test_system_exit_in_a_worker_does_not_stop_the_caller(executor: LocalExecutor) -> None:
+    with pytest.raises(RuntimeError, match=r"SystemExit\(4\)"):
+        run(executor, exit_politely)
+    assert run(executor, add, 1) == 1  # the worker is still there
+
+
+def test_an_unpicklable_argument_fails_at_submit(executor: LocalExecutor) -> None:
+    with pytest.raises((pickle.PicklingError, AttributeError, TypeError)):
+        run(executor, add, threading.Lock())
+
+
+def test_an_unpicklable_result_fails_that_call_only(executor: LocalExecutor) -> None:
+    with pytest.raises(TypeError, match=r"a_lock returned lock, which cannot be pickled"):
+        run(executor, a_lock)
+    assert run(executor, add, 1, 2) == 3
+
+
+def test_large_payloads_travel_both_ways_at_once(executor: LocalExecutor) -> None:
+    blobs = [os.urandom(3_000_000 + i) for i in range(6)]
+
+    async def many() -> list[bytes]:
+        calls = [Call(echo, (b,), where="process") for b in blobs]
+        return await asyncio.gather(*(executor.asubmit(c) for c in calls))
+
+    assert asyncio.run(many()) == [b[::-1] for b in blobs]
+
+
+def test_a_dead_worker_fails_its_calls_and_is_replaced() -> None:
+    ex = LocalExecutor(name="mortal", max_processes=1)
+    try:
+        before = run(ex, pid)
+        with pytest.raises(BrokenProcessPool, match=r"exited with code 3 while .*leave"):
+            run(ex, leave, 3)
+        with pytest.raises(BrokenProcessPool, match="killed by SIGKILL"):
+            run(ex, kill_self)
+        after = run(ex, pid)
+    finally:
+        ex.close()
+    assert before != after
+
+
+def test_calls_queued_behind_a_crash_fail_and_later_ones_run() -> None:
+    ex = LocalExecutor(name="queue", max_processes=1)
+
+    async def scenario() -> list[Any]:
+        calls = [Call(slow, (0.2,), where="process"), Call(leave, (5,), where="process"),
+                 Call(add, (1, 1), where="process")]  # fmt: skip
+        outcomes = await asyncio.gather(*(ex.asubmit(c) for c in calls), return_exceptions=True)
+        return [*outcomes, await ex.asubmit(Call(add, (2, 2), where="process"))]
+
+    try:
+        first, crash, queued, later = asyncio.run(scenario())
+    finally:
+        ex.close()
+    assert first is None
+    assert isinstance(crash, BrokenProcessPool) and isinstance(queued, BrokenProcessPool)
+    assert later == 4
+
+
+def test_sigint_to_a_worker_does_not_kill_it(executor: LocalExecutor) -> None:
+    worker = run(executor, pid, affinity="k")
+    os.kill(worker, signal.SIGINT)
+    time.sleep(0.2)
+    assert run(executor, pid, affinity="k") == worker
+
+
+def test_affinity_keeps_a_key_on_one_worker_and_spreads_the_rest(
+    executor: LocalExecutor,
+) -> None:
+    async def many() -> list[int]:
+        calls = [Call(slow, (0.01, i % 5), where="process", affinity=f"k{i % 5}")
+                 for i in range(40)]  # fmt: skip
+        values = await asyncio.gather(*(executor.asubmit(c) for c in calls))
+        pids = await asyncio.gather(*(executor.asubmit(Call(pid, (i,), where="process",
+                                      affinity=f"k{i}")) for i in range(5)))  # fmt: skip
+        assert values == [i % 5 for i in range(40)]
+        return list(pids)
+
+    first, second = asyncio.run(many()), asyncio.run(many())
+    assert first == second  # each key stays on its worker
+    assert len(set(first)) == 2  # and both workers are used
+
+
+def test_callers_on_several_loops_share_the_workers(executor: LocalExecutor) -> None:
+    results: dict[int, list[int]] = {}
+
+    def caller(n: int) -> None:
+        async def go() -> list[int]:
+            calls = [Call(add, (n, i), where="process") for i in range(50)]
+            return list(await asyncio.gather(*(executor.asubmit(c) for c in calls)))
+
+        results[n] = asyncio.run(go())
+
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {n: [n + i for i in range(50)] for n in range(4)}
+
+
+def test_a_caller_that_stops_waiting_leaves_the_workers_usable(executor: LocalExecutor) -> None:
+    async def scenario() -> int:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(executor.asubmit(Call(slow, (0.5,), where="process")), 0.05)
+        return int(await executor.asubmit(Call(add, (40, 2), where="process")))
+
+    assert asyncio.run(scenario()) == 42
+
+
+def test_close_lets_queued_calls_finish_then_refuses_new_ones() -> None:
+    ex = LocalExecutor(name="closing", max_processes=1)
+    results: list[Any] = []
+
+    async def scenario() -> None:
+        tasks = [asyncio.ensure_future(ex.asubmit(Call(slow, (0.05, i), where="process")))
+                 for i in range(4)]  # fmt: skip
+        await asyncio.sleep(0.01)
+        closing = asyncio.get_running_loop().run_in_executor(None, ex.close)
+        results.extend(await asyncio.gather(*tasks))
+        await closing
+
+    asyncio.run(scenario())
+    assert results == [0, 1, 2, 3]
+    with pytest.raises(RuntimeError, match="closed"):
+        run(ex, add, 1)
