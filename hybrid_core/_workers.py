@@ -4,135 +4,84 @@
 parent (the caller, the pool's manager, the queue's feeder) and cannot send a call to a
 chosen worker unless each worker is a pool of its own; that cost about 190 µs of parent
 CPU per call, a fifth of the work on a code review of many small files. Here the caller
-pickles the call and queues it; one I/O thread writes queued calls to each worker's socket
-(all calls queued for a worker in one write), reads replies, and hands them back to each
-caller's event loop in batches. A worker runs its calls in the order they were sent, so
-calls about one file (one affinity) run back to back in one process and its caches.
-
-Frames are a 16-byte header (call id, body size) and a pickled body. The call id 0 asks a
-worker to exit once the calls before it are done.
+pickles a call and writes it to its worker's socket itself (what the socket's buffer
+cannot take waits in the worker's outbox for the I/O thread); one I/O thread reads the
+replies of every worker and hands them to each caller's event loop in batches. A worker
+runs its calls in the order sent (``_worker_main``), so calls about one file (one
+affinity) run back to back in one process and its caches.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
+import functools
 import itertools
 import pickle
 import selectors
 import signal
 import socket
-import struct
 import threading
-import traceback
 import weakref
 from collections import OrderedDict
 from collections.abc import Hashable
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from ._worker_main import HEADER, NO_SIGNAL, PICKLE, READ_SIZE, STOP, RemoteTraceback, describe
+from ._worker_main import serve as _serve
+
 __all__ = ["Workers"]
 
-_HEADER = struct.Struct("!QQ")
-_STOP = 0
-_READ_SIZE = 1 << 18
-_PICKLE = pickle.HIGHEST_PROTOCOL
-# Writing to a worker that has died must raise EPIPE, not kill a host that set SIGPIPE.
-_NO_SIGNAL = getattr(socket, "MSG_NOSIGNAL", 0)
-
-
-class _RemoteTraceback(Exception):
-    """The traceback of an exception raised in a worker, chained as its ``__cause__``."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
-def _serve(sock: socket.socket) -> None:
-    """A worker's life: read calls, run them in order, send each reply back."""
-    # Ctrl-C reaches the whole process group; the parent decides what stops, so that a
-    # call is never cut half way by a signal meant for the host.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    sock.setblocking(True)
-    with sock, sock.makefile("rb", buffering=_READ_SIZE) as reader:
-        while True:
-            header = reader.read(_HEADER.size)
-            if len(header) < _HEADER.size:
-                return  # the parent has gone
-            call_id, size = _HEADER.unpack(header)
-            if call_id == _STOP:
-                return
-            reply = _run(reader.read(size))
-            sock.sendall(_HEADER.pack(call_id, len(reply)) + reply)
-
-
-def _run(body: bytes) -> bytes:
-    """Run one pickled call; the pickled ``(ok, value, traceback)`` to send back."""
-    name = "the call"
-    try:
-        fn, args, kwargs = pickle.loads(body)
-        name = _name(fn)
-        value = fn(*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - the caller gets every failure
-        return _failure(exc, exc)
-    except BaseException as exc:  # noqa: BLE001 - SystemExit would stop the caller's loop
-        return _failure(RuntimeError(f"{name} raised {exc!r} in a worker process"), exc)
-    try:
-        return pickle.dumps((True, value, None), _PICKLE)
-    except Exception as exc:  # noqa: BLE001 - an unpicklable result fails this call only
-        problem = TypeError(
-            f"{name} returned {type(value).__name__}, which cannot be pickled to send it "
-            f"back from the worker process ({exc}); return plain data (dicts, lists, str)"
-        )
-        return _failure(problem, problem)
-
-
-def _failure(exc: BaseException, cause: BaseException) -> bytes:
-    """``exc`` pickled for the caller, with the formatted traceback of ``cause``."""
-    text = "".join(traceback.format_exception(cause))
-    try:
-        return pickle.dumps((False, exc, text), _PICKLE)
-    except Exception:  # noqa: BLE001 - the traceback still tells what went wrong
-        return pickle.dumps((False, None, text), _PICKLE)
-
-
-def _name(fn: object) -> str:
-    module = getattr(fn, "__module__", None)
-    qualname = getattr(fn, "__qualname__", None) or type(fn).__qualname__
-    return f"{module}.{qualname}" if module else str(qualname)
+# Workers in a row that die before replying to anything: something kills every worker
+# (a main module without the __main__ guard, a module that crashes on import), so the
+# pool stops starting new ones instead of spinning.
+_EARLY_DEATHS = 3
 
 
 class _Mailbox:
-    """Replies for one event loop; the loop is woken once however many arrive meanwhile."""
+    """Replies for one event loop; the loop is woken once however many arrive meanwhile.
 
-    __slots__ = ("_items", "_lock", "_scheduled", "loop")
+    It holds its loop weakly, so that a finished loop (``asyncio.run``) can be freed.
+    """
+
+    __slots__ = ("_items", "_lock", "_loop", "_scheduled")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+        self._loop = weakref.ref(loop)
         self._lock = threading.Lock()
         self._items: _Done = []
         self._scheduled = False
 
     def post(self, items: _Done) -> None:
-        """From the I/O thread: hand ``items`` to the loop."""
+        """From the I/O thread: hand ``items`` to the loop, or drop them if it has closed."""
+        loop = self._loop()
         with self._lock:
+            if loop is None or loop.is_closed():
+                self._items.clear()  # nobody waits for these results any more
+                return
             self._items += items
             if self._scheduled:
                 return
             self._scheduled = True
-        # A closed loop raises RuntimeError: nobody waits for these results any more.
-        with contextlib.suppress(RuntimeError):
-            self.loop.call_soon_threadsafe(self._settle)
+        try:
+            loop.call_soon_threadsafe(self._settle)
+        except RuntimeError:  # the loop closed in between
+            with self._lock:
+                self._items.clear()
+                self._scheduled = False
 
     def _settle(self) -> None:
         with self._lock:
             items, self._items = self._items, []
             self._scheduled = False
-        _settle(items)
+        for pending, reply in items:
+            _settle(pending, reply)
 
 
 class _Pending:
-    """A call queued for a worker, and where its reply goes."""
+    """A call sent (or about to be) to a worker, and where its reply goes."""
 
     __slots__ = ("future", "index", "mailbox", "name")
 
@@ -146,13 +95,14 @@ _Done = list[tuple[_Pending, "bytes | BaseException"]]
 
 
 class _Worker:
-    """One worker process and the parent's end of its socket (used by the I/O thread)."""
+    """One worker process and the parent's end of its socket."""
 
-    __slots__ = ("calls", "dead", "inbox", "outbox", "process", "sock")
+    __slots__ = ("calls", "cut", "dead", "inbox", "outbox", "process", "replied", "sock")
 
     def __init__(self, context: Any, label: str) -> None:
         self.sock, child = socket.socketpair()
-        self.process = context.Process(target=_serve, args=(child,), name=label, daemon=True)
+        # Not a daemon: a call may start processes of its own, which daemons cannot.
+        self.process = context.Process(target=_serve, args=(child,), name=label)
         try:
             self.process.start()
         except BaseException:
@@ -165,12 +115,17 @@ class _Worker:
         self.inbox = bytearray()  # replies read but not yet whole
         self.outbox = bytearray()  # calls not yet written
         self.dead = False
+        self.cut = False  # a frame may have been cut off half written
+        self.replied = False
 
-    def how_it_ended(self) -> str:
-        self.process.join(timeout=2)
+    def end(self, timeout: float) -> str:
+        """Wait up to ``timeout`` for the process to exit, then kill it; how it ended."""
+        self.process.join(timeout)
         code = self.process.exitcode
         if code is None:
-            return "closed its connection"
+            self.process.kill()
+            self.process.join(1)
+            return "stopped answering and was killed"
         if code < 0:
             try:
                 return f"was killed by {signal.Signals(-code).name}"
@@ -187,10 +142,8 @@ class Workers:
     most recent ``memory`` keys), else to the least busy worker. A worker that dies fails
     the calls it held with ``BrokenProcessPool`` and is replaced at once.
 
-    The caller writes a call to its worker's socket itself when nothing is waiting to be
-    written there (the common case: no thread is woken to send). What does not fit in
-    the socket's buffer is left in the worker's outbox for the I/O thread, which also
-    reads every reply. ``_lock`` guards the workers' outboxes, calls and the counters.
+    ``_lock`` guards the workers' outboxes and calls, the counters and the state; the I/O
+    thread alone reads the sockets and changes the selector.
     """
 
     def __init__(self, size: int, context: Any, *, label: str, memory: int = 4096) -> None:
@@ -205,19 +158,21 @@ class Workers:
         self._wake_sent = False
         self._wake_read, self._wake_write = socket.socketpair()
         self._wake_read.setblocking(False)
-        self._closed = False
+        self._closing: str | None = None  # "wait" (let sent calls finish) or "now"
         self._broken: str | None = None
+        self._early_deaths = 0
         self._workers: list[_Worker] = []
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._wake_read, selectors.EVENT_READ, None)
         try:
             for i in range(size):
                 self._workers.append(_Worker(context, f"{label}-{i}"))
+                self._watch_new(self._workers[-1])
         except BaseException:
-            self._stop_all()
+            self._stop_all(0.5)
             raise
-        self._selector = selectors.DefaultSelector()
-        self._selector.register(self._wake_read, selectors.EVENT_READ, None)
-        for worker in self._workers:
-            self._selector.register(worker.sock, selectors.EVENT_READ, worker)
+        self._exit_hook = functools.partial(_close_at_exit, weakref.ref(self))
+        atexit.register(self._exit_hook)
         self._thread = threading.Thread(target=self._io, name=f"{label}-io", daemon=True)
         self._thread.start()
 
@@ -230,13 +185,13 @@ class Workers:
         self, fn: Any, args: tuple[Any, ...], kwargs: Any, affinity: Hashable | None
     ) -> asyncio.Future[Any]:
         """Send a call; the returned future (of the running loop) gets its outcome."""
-        body = pickle.dumps((fn, args, kwargs), _PICKLE)  # unpicklable input fails here
+        body = pickle.dumps((fn, args, kwargs), PICKLE)  # unpicklable input fails here
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         with self._lock:
             if self._broken:
-                raise BrokenProcessPool(f"{self._label}: the worker processes {self._broken}")
-            if self._closed:
+                raise BrokenProcessPool(f"{self._label}: {self._broken}")
+            if self._closing:
                 raise RuntimeError(f"{self._label}: the worker processes are shut down")
             mailbox = self._mailboxes.get(loop)
             if mailbox is None:
@@ -245,10 +200,11 @@ class Workers:
             self.in_flight[index] += 1
             worker = self._workers[index]
             call_id = next(self._ids)
-            worker.calls[call_id] = _Pending(mailbox, future, _name(fn), index)
+            worker.calls[call_id] = _Pending(mailbox, future, describe(fn), index)
             idle = not worker.outbox
-            worker.outbox += _HEADER.pack(call_id, len(body))
+            worker.outbox += HEADER.pack(call_id, len(body))
             worker.outbox += body
+            # A dead worker's calls move to its replacement, which sends them.
             if idle and not worker.dead and not self._send(worker):
                 self._wake()  # the rest waits for the socket to drain
         return future
@@ -269,10 +225,10 @@ class Workers:
     def _send(self, worker: _Worker) -> bool:
         """Write what the socket takes (holding the lock); True when the outbox is empty.
 
-        A worker that has died is left to the I/O thread, which sees its socket close.
+        A worker that has died is left to the I/O thread, which sees it end.
         """
         try:
-            sent = worker.sock.send(worker.outbox, _NO_SIGNAL)
+            sent = worker.sock.send(worker.outbox, NO_SIGNAL)
         except OSError:  # BlockingIOError (buffer full) or the worker has gone
             return False
         del worker.outbox[:sent]
@@ -284,13 +240,20 @@ class Workers:
             self._wake_sent = True
             # When the I/O thread has stopped and closed it, nothing is left to wake.
             with contextlib.suppress(OSError):
-                self._wake_write.send(b"\0")
+                self._wake_write.send(b"\0", NO_SIGNAL)
 
-    def close(self) -> None:
-        """Let every call already sent finish, then stop the workers and the I/O thread."""
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the workers and the I/O thread.
+
+        With ``wait`` every call already sent finishes first (also one whose caller
+        stopped waiting: a call cannot be taken back from a worker); without it, calls
+        not finished fail with ``BrokenProcessPool`` and workers still busy are killed.
+        """
         with self._lock:
-            self._closed = True
+            if self._closing != "now":
+                self._closing = "wait" if wait else "now"
             self._wake()
+        atexit.unregister(self._exit_hook)
         if threading.current_thread() is not self._thread:
             self._thread.join()
 
@@ -300,29 +263,40 @@ class Workers:
         try:
             self._serve_forever()
         except BaseException as exc:  # noqa: BLE001 - no caller may wait on a dead thread
-            self._fail_everything(exc)
+            self._break(f"the worker processes cannot be used: their I/O thread failed ({exc!r})")
         finally:
-            self._stop_all()
+            self._fail_held("the worker processes were shut down before this call finished")
+            self._stop_all(5.0 if self._closing == "wait" else 0.5)
 
     def _serve_forever(self) -> None:
         while True:
             done: _Done = []
             for key, mask in self._selector.select():
-                worker = key.data
-                if worker is None:
+                if key.data is None:
                     self._drain_wake()
+                    continue
+                worker, is_sentinel = key.data
+                if worker.dead:
+                    continue
+                if is_sentinel:  # the process ended: take its last replies, then replace it
+                    while self._read(worker, done):
+                        pass
+                    if not worker.dead:
+                        self._lost(worker, done)
                     continue
                 if mask & selectors.EVENT_READ:
                     self._read(worker, done)
-                if mask & selectors.EVENT_WRITE:
-                    self._flush(worker)
+                if mask & selectors.EVENT_WRITE and not worker.dead:
+                    with self._lock:
+                        self._send(worker)
             with self._lock:
                 self._wake_sent = False
                 for worker in self._workers:
                     self._watch(worker)
-                finished = self._closed and not any(w.calls for w in self._workers)
+                closing = self._closing
+                idle = not any(w.calls for w in self._workers)
             self._deliver(done)
-            if finished:
+            if closing == "now" or (closing == "wait" and idle):
                 return
 
     def _drain_wake(self) -> None:
@@ -330,44 +304,46 @@ class Workers:
             while self._wake_read.recv(4096):
                 pass
 
+    def _watch_new(self, worker: _Worker) -> None:
+        self._selector.register(worker.sock, selectors.EVENT_READ, (worker, False))
+        self._selector.register(worker.process.sentinel, selectors.EVENT_READ, (worker, True))
+
     def _watch(self, worker: _Worker) -> None:
         """Watch ``worker`` for writability while its outbox holds anything (under lock)."""
         if worker.dead:
             return
         events = selectors.EVENT_READ | (selectors.EVENT_WRITE if worker.outbox else 0)
         if self._selector.get_key(worker.sock).events != events:
-            self._selector.modify(worker.sock, events, worker)
+            self._selector.modify(worker.sock, events, (worker, False))
 
-    def _flush(self, worker: _Worker) -> None:
-        with self._lock:
-            if not worker.dead:
-                self._send(worker)
-
-    def _read(self, worker: _Worker, done: _Done) -> None:
-        if worker.dead:
-            return
+    def _read(self, worker: _Worker, done: _Done) -> bool:
+        """Take what ``worker`` sent; False when nothing was waiting (or it has gone)."""
         try:
-            data = worker.sock.recv(_READ_SIZE)
+            data = worker.sock.recv(READ_SIZE)
         except BlockingIOError:
-            return
+            return False
         except OSError:
             data = b""
         if not data:
             self._lost(worker, done)
-            return
+            return False
         inbox = worker.inbox
         inbox += data
         start, replies = 0, []
-        while len(inbox) - start >= _HEADER.size:
-            call_id, size = _HEADER.unpack_from(inbox, start)
-            end = start + _HEADER.size + size
+        while len(inbox) - start >= HEADER.size:
+            call_id, size = HEADER.unpack_from(inbox, start)
+            end = start + HEADER.size + size
             if len(inbox) < end:
                 break
-            replies.append((call_id, bytes(inbox[start + _HEADER.size : end])))
+            replies.append((call_id, bytes(inbox[start + HEADER.size : end])))
             start = end
         del inbox[:start]
-        with self._lock:
-            done += [(worker.calls.pop(call_id), reply) for call_id, reply in replies]
+        if replies:
+            worker.replied = True
+            self._early_deaths = 0
+            with self._lock:
+                done += [(worker.calls.pop(call_id), reply) for call_id, reply in replies]
+        return True
 
     def _lost(self, worker: _Worker, done: _Done) -> None:
         """A worker died: fail the calls it held and start another in its place."""
@@ -377,8 +353,9 @@ class Workers:
             worker.calls.clear()
             worker.outbox.clear()
         self._selector.unregister(worker.sock)
+        self._selector.unregister(worker.process.sentinel)
         worker.sock.close()
-        how = worker.how_it_ended()
+        how = worker.end(2.0)
         for pending in held:
             error = BrokenProcessPool(
                 f"worker process {worker.process.pid} {how} while {pending.name} was queued "
@@ -386,16 +363,53 @@ class Workers:
                 "takes its place for later calls"
             )
             done.append((pending, error))
+        self._early_deaths += not worker.replied
+        if self._closing:
+            return  # no new workers while shutting down; the slot stays empty
+        if self._early_deaths >= _EARLY_DEATHS:
+            self._break(
+                f"{self._early_deaths} worker processes in a row ended before finishing any "
+                f"call (the last {how}); check that the main module guards its code with "
+                "'if __name__ == \"__main__\":' and that the handlers' modules import "
+                "cleanly in a fresh process"
+            )
+            return
+        self._replace(worker, how)
+
+    def _replace(self, worker: _Worker, how: str) -> None:
         index = self._workers.index(worker)
-        replacement = _Worker(self._context, f"{self._label}-{index}")
+        try:
+            replacement = _Worker(self._context, f"{self._label}-{index}")
+        except Exception as exc:  # noqa: BLE001 - e.g. out of file descriptors
+            self._break(f"no new worker process could replace one that {how}: {exc!r}")
+            return
         with self._lock:
             # Calls sent to the dead worker while the replacement started go to it.
             replacement.calls.update(worker.calls)
             replacement.outbox += worker.outbox
             worker.calls.clear()
+            worker.outbox.clear()
             self._workers[index] = replacement
             self._send(replacement)
-        self._selector.register(replacement.sock, selectors.EVENT_READ, replacement)
+        self._watch_new(replacement)
+
+    def _break(self, reason: str) -> None:
+        """Refuse new calls for good; calls held by dead workers fail now."""
+        with self._lock:
+            self._broken = reason
+        self._fail_held(reason, only_dead=True)
+
+    def _fail_held(self, reason: str, *, only_dead: bool = False) -> None:
+        with self._lock:
+            held: list[_Pending] = []
+            for worker in self._workers:
+                if worker.dead or not only_dead:
+                    held += worker.calls.values()
+                    worker.calls.clear()
+                    worker.cut = worker.cut or bool(worker.outbox)
+                    worker.outbox.clear()
+        error = BrokenProcessPool(f"{self._label}: {reason}")
+        self._deliver([(pending, error) for pending in held])
 
     def _deliver(self, done: _Done) -> None:
         if not done:
@@ -408,53 +422,55 @@ class Workers:
         for mailbox, items in by_loop.items():
             mailbox.post(items)
 
-    def _fail_everything(self, exc: BaseException) -> None:
+    def _stop_all(self, timeout: float) -> None:
+        live = [worker for worker in self._workers if not worker.dead]
+        for worker in live:
+            # After a frame cut off half written, the stop frame would be read as its rest;
+            # closing the socket alone ends that worker.
+            if not worker.cut:
+                with contextlib.suppress(OSError):
+                    worker.sock.send(HEADER.pack(STOP, 0), NO_SIGNAL)
+            worker.sock.close()  # a worker still writing a reply gets EPIPE and exits
+        for worker in live:
+            worker.end(timeout)
+        self._selector.close()
         with self._lock:
-            self._broken = f"cannot be used: their I/O thread failed ({exc!r})"
-            held = [p for w in self._workers for p in w.calls.values()]
-            for worker in self._workers:
-                worker.calls.clear()
-        error = BrokenProcessPool(f"{self._label}: the worker processes {self._broken}")
-        self._deliver([(pending, error) for pending in held])
-
-    def _stop_all(self) -> None:
-        for worker in self._workers:
-            if worker.dead:
-                continue
-            try:
-                worker.sock.setblocking(True)
-                worker.sock.sendall(_HEADER.pack(_STOP, 0))
-            except OSError:
-                pass
-        for worker in self._workers:
-            worker.process.join()
-            worker.sock.close()
-        if hasattr(self, "_selector"):
-            self._selector.close()
-        self._wake_read.close()
-        self._wake_write.close()
+            self._wake_write.close()
+            self._wake_read.close()
 
 
-def _settle(items: _Done) -> None:
-    """On the caller's loop: unpickle each reply into its future."""
-    for pending, reply in items:
-        future = pending.future
-        if future.done():
-            continue  # the caller stopped waiting (cancelled, timed out)
-        if isinstance(reply, BaseException):
-            future.set_exception(reply)
-            continue
+def _close_at_exit(ref: weakref.ref[Workers]) -> None:
+    """At interpreter exit, stop a pool its owner never closed (nobody awaits its calls)."""
+    workers = ref()
+    if workers is not None:
+        workers.close(wait=False)
+
+
+def _settle(pending: _Pending, reply: bytes | BaseException) -> None:
+    """On the caller's loop: unpickle a reply into its future."""
+    future = pending.future
+    if future.done():
+        return  # the caller stopped waiting (cancelled, timed out)
+    try:
+        error = reply if isinstance(reply, BaseException) else _outcome(pending, reply, future)
+    except Exception as exc:  # noqa: BLE001 - e.g. a class this process cannot import
+        reason = f"the reply of {pending.name} from the worker process could not be unpickled"
+        error = RuntimeError(f"{reason} here: {exc!r}")
+    if error is not None:
         try:
-            ok, value, text = pickle.loads(reply)
-        except Exception as exc:  # noqa: BLE001 - e.g. a class this process cannot import
-            reason = f"the reply of {pending.name} from the worker process could not be unpickled"
-            future.set_exception(RuntimeError(f"{reason} here: {exc!r}"))
-            continue
-        if ok:
-            future.set_result(value)
-        elif value is None:
-            reason = f"{pending.name} raised an exception that cannot be pickled in a worker"
-            future.set_exception(RuntimeError(f"{reason}:\n{text}"))
-        else:
-            value.__cause__ = _RemoteTraceback(text)
-            future.set_exception(value)
+            future.set_exception(error)
+        except TypeError:  # StopIteration and kin cannot be raised into a future
+            future.set_exception(RuntimeError(f"{pending.name} raised {error!r}"))
+
+
+def _outcome(pending: _Pending, reply: bytes, future: asyncio.Future[Any]) -> BaseException | None:
+    """Set the result from ``reply``, or return the exception to set."""
+    ok, value, text = pickle.loads(reply)
+    if ok:
+        future.set_result(value)
+        return None
+    if value is None:
+        reason = f"{pending.name} raised an exception that cannot be pickled in a worker"
+        return RuntimeError(f"{reason}:\n{text}")
+    value.__cause__ = RemoteTraceback(text)
+    return value  # type: ignore[no-any-return]

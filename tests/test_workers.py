@@ -57,6 +57,30 @@ def a_lock() -> threading.Lock:
     return threading.Lock()
 
 
+def stop_early() -> None:
+    raise StopIteration
+
+
+def orphan_then_die(pid_file: str) -> None:
+    """Fork a helper that keeps the worker's socket open, record its pid, then die."""
+    child = os.fork()
+    if child == 0:
+        time.sleep(60)
+        os._exit(0)
+    with open(pid_file, "w") as out:
+        out.write(str(child))
+    os._exit(7)
+
+
+def start_a_process() -> int | None:
+    import multiprocessing
+
+    process = multiprocessing.get_context("fork").Process(target=os.getpid)
+    process.start()
+    process.join()
+    return process.exitcode
+
+
 class Stubborn(Exception):
     """An exception whose constructor needs two arguments, so unpickling it fails."""
 
@@ -119,6 +143,34 @@ def test_system_exit_in_a_worker_does_not_stop_the_caller(executor: LocalExecuto
     assert run(executor, add, 1) == 1  # the worker is still there
 
 
+def test_stop_iteration_arrives_as_an_error_and_spares_the_other_replies(
+    executor: LocalExecutor,
+) -> None:
+    async def batch() -> list[Any]:
+        calls = [Call(stop_early, where="process", affinity="one"),
+                 *(Call(add, (i, 1), where="process", affinity="one") for i in range(3))]
+        return await asyncio.gather(*(executor.asubmit(c) for c in calls),
+                                    return_exceptions=True)  # fmt: skip
+
+    first, *rest = asyncio.run(batch())
+    assert isinstance(first, RuntimeError) and "StopIteration" in str(first)
+    assert rest == [1, 2, 3]
+
+
+def test_a_call_may_start_processes_of_its_own(executor: LocalExecutor) -> None:
+    assert run(executor, start_a_process) == 0
+
+
+def test_finished_event_loops_are_not_kept_alive(executor: LocalExecutor) -> None:
+    import gc
+
+    for i in range(5):
+        assert run(executor, add, i) == i
+    gc.collect()
+    workers = executor._workers
+    assert workers is not None and len(workers._mailboxes) == 0  # one per live loop
+
+
 def test_an_unpicklable_argument_fails_at_submit(executor: LocalExecutor) -> None:
     with pytest.raises((pickle.PicklingError, AttributeError, TypeError)):
         run(executor, add, threading.Lock())
@@ -152,6 +204,59 @@ def test_a_dead_worker_fails_its_calls_and_is_replaced() -> None:
     finally:
         ex.close()
     assert before != after
+
+
+def test_a_death_is_seen_even_when_a_child_keeps_the_socket_open(tmp_path: Any) -> None:
+    ex = LocalExecutor(name="orphans", max_processes=1)
+    pid_file = tmp_path / "orphan.pid"
+
+    async def scenario() -> None:
+        call = Call(orphan_then_die, (str(pid_file),), where="process")
+        with pytest.raises(BrokenProcessPool, match="exited with code 7"):
+            await asyncio.wait_for(ex.asubmit(call), 30)  # not the orphan's 60 s
+
+    try:
+        asyncio.run(scenario())
+        assert run(ex, add, 2, 2) == 4
+    finally:
+        if pid_file.exists():
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+        ex.close()
+
+
+def test_workers_that_keep_dying_before_any_reply_break_the_pool() -> None:
+    ex = LocalExecutor(name="doomed", max_processes=1)
+    try:
+        for _ in range(3):
+            with pytest.raises(BrokenProcessPool, match="SIGKILL"):
+                run(ex, kill_self)
+        with pytest.raises(BrokenProcessPool, match="3 worker processes in a row ended"):
+            run(ex, add, 1)
+    finally:
+        ex.close()
+
+
+def test_a_worker_that_cannot_be_replaced_breaks_the_pool_without_hanging(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hybrid_core import _workers
+
+    ex = LocalExecutor(name="no-more", max_processes=2)
+    try:
+        survivor = run(ex, pid, affinity="a")
+
+        def refuse(*_: Any) -> None:
+            raise OSError(24, "Too many open files")
+
+        monkeypatch.setattr(_workers, "_Worker", refuse)
+        other = 1 - ex._workers.pids.index(survivor)  # type: ignore[union-attr]
+        ex._workers._sticky["b"] = other  # type: ignore[union-attr]
+        with pytest.raises(BrokenProcessPool, match="killed by SIGKILL"):
+            run(ex, kill_self, affinity="b")
+        with pytest.raises(BrokenProcessPool, match="no new worker process could replace"):
+            run(ex, add, 1)
+    finally:
+        ex.close()  # returns: the surviving worker is stopped as usual
 
 
 def test_calls_queued_behind_a_crash_fail_and_later_ones_run() -> None:
@@ -239,3 +344,39 @@ def test_close_lets_queued_calls_finish_then_refuses_new_ones() -> None:
     assert results == [0, 1, 2, 3]
     with pytest.raises(RuntimeError, match="closed"):
         run(ex, add, 1)
+
+
+EXIT_OPEN = """
+import asyncio, signal, sys
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # a host that would die of a stray EPIPE
+from hybrid_core import Call, LocalExecutor
+from test_workers import add, slow
+
+async def main(ex):
+    print(await ex.asubmit(Call(add, (1, 2), where="process")), flush=True)
+    asyncio.ensure_future(ex.asubmit(Call(slow, (60,), where="process")))
+    await asyncio.sleep(0.2)
+    print(*ex._workers.pids, flush=True)
+
+if __name__ == "__main__":
+    asyncio.run(main(LocalExecutor(name="open", max_processes=2)))
+"""
+
+
+def test_a_host_that_exits_without_closing_stops_its_workers(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "exit_open.py"
+    script.write_text(EXIT_OPEN)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path])}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          check=False, env=env, timeout=50)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stdout.split("\n")
+    assert lines[0] == "3"
+    for worker in map(int, lines[1].split()):  # not left running the 60 s call
+        with pytest.raises(ProcessLookupError):
+            os.kill(worker, 0)

@@ -1,0 +1,94 @@
+"""The worker process's side of the local executor's process pool (see ``_workers``).
+
+A worker reads frames from its socket, runs each call in the order sent, and writes one
+reply frame per call. A frame is a 16-byte header (call id, body size) and a pickled body:
+``(fn, args, kwargs)`` going out, ``(ok, value, traceback text)`` coming back. The call id
+0 asks the worker to exit once the calls before it are done; so does the end of the
+socket (the parent closed it or died).
+"""
+
+from __future__ import annotations
+
+import pickle
+import signal
+import socket
+import struct
+import traceback
+
+HEADER = struct.Struct("!QQ")
+STOP = 0
+READ_SIZE = 1 << 18
+PICKLE = pickle.HIGHEST_PROTOCOL
+# Writing to a peer that has gone must raise EPIPE, not kill the process with SIGPIPE.
+NO_SIGNAL = getattr(socket, "MSG_NOSIGNAL", 0)
+
+
+class RemoteTraceback(Exception):
+    """The traceback of an exception raised in a worker, chained as its ``__cause__``."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def serve(sock: socket.socket) -> None:
+    """A worker's life: read calls, run them in order, send each reply back."""
+    # Ctrl-C reaches the whole process group; the parent decides what stops, so that a
+    # call is never cut half way by a signal meant for the host.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sock.setblocking(True)
+    with sock, sock.makefile("rb", buffering=READ_SIZE) as reader:
+        while True:
+            header = reader.read(HEADER.size)
+            if len(header) < HEADER.size:
+                return  # the parent closed the socket or died
+            call_id, size = HEADER.unpack(header)
+            if call_id == STOP:
+                return
+            body = reader.read(size)
+            if len(body) < size:
+                return  # cut off mid-call: the parent is shutting down
+            reply = run(body)
+            try:
+                sock.sendall(HEADER.pack(call_id, len(reply)) + reply, NO_SIGNAL)
+            except OSError:
+                return  # nobody is left to read it
+
+
+def run(body: bytes) -> bytes:
+    """Run one pickled call; the pickled ``(ok, value, traceback)`` to send back."""
+    name = "the call"
+    try:
+        fn, args, kwargs = pickle.loads(body)
+        name = describe(fn)
+        value = fn(*args, **kwargs)
+    except (StopIteration, StopAsyncIteration) as exc:
+        # An asyncio future refuses these, so the caller could never be told.
+        return failure(RuntimeError(f"{name} raised {exc!r} in a worker process"), exc)
+    except Exception as exc:  # noqa: BLE001 - the caller gets every failure
+        return failure(exc, exc)
+    except BaseException as exc:  # noqa: BLE001 - SystemExit would stop the caller's loop
+        return failure(RuntimeError(f"{name} raised {exc!r} in a worker process"), exc)
+    try:
+        return pickle.dumps((True, value, None), PICKLE)
+    except Exception as exc:  # noqa: BLE001 - an unpicklable result fails this call only
+        problem = TypeError(
+            f"{name} returned {type(value).__name__}, which cannot be pickled to send it "
+            f"back from the worker process ({exc}); return plain data (dicts, lists, str)"
+        )
+        return failure(problem, problem)
+
+
+def failure(exc: BaseException, cause: BaseException) -> bytes:
+    """``exc`` pickled for the caller, with the formatted traceback of ``cause``."""
+    text = "".join(traceback.format_exception(cause))
+    try:
+        return pickle.dumps((False, exc, text), PICKLE)
+    except Exception:  # noqa: BLE001 - the traceback still tells what went wrong
+        return pickle.dumps((False, None, text), PICKLE)
+
+
+def describe(fn: object) -> str:
+    """``module.qualname`` of a callable, for messages."""
+    module = getattr(fn, "__module__", None)
+    qualname = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+    return f"{module}.{qualname}" if module else str(qualname)
