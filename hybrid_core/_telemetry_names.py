@@ -54,6 +54,7 @@ _SPECS = (
             "steps": "how many steps it has",
             "inputs": "the names of the inputs given",
             "resumed": "true when the run resumes an earlier one",
+            "graph": "each step's name -> the names of the steps it waits for",
         },
     ),
     EventSpec(

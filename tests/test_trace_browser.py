@@ -121,6 +121,10 @@ def test_each_run_gets_a_graph_coloured_by_outcome(page: Path, tmp_path: Path) -
     nodes = {e.attrs["data-step"]: e for e in dom.elements if "data-step" in e.attrs}
     assert set(nodes) == {"parse", "summary", "optional", "report", "count"}
     assert "skipped" in nodes["optional"].classes and "succeeded" in nodes["parse"].classes
+    # The run recorded its dependency graph: review draws parse->summary, parse->report,
+    # summary->report; the one-step summarise run draws none.
+    assert "holds no dependency graph" not in graphs[0].text
+    assert len([e for e in dom.elements if e.tag == "path" and "edge" in e.classes]) == 3
 
 
 def test_a_span_named_in_the_address_opens_with_its_details(page: Path, tmp_path: Path) -> None:

@@ -87,6 +87,19 @@ def test_the_timeline_shows_steps_calls_decisions_and_the_critical_path(tmp_path
     assert BLOCKS.search(out)
 
 
+def test_a_recorded_run_carries_its_dependency_graph(tmp_path: Path) -> None:
+    from hybrid_core._trace import read_trace
+    from hybrid_core._trace_html import trace_data
+
+    path = tmp_path / "t.jsonl"
+    record(path)
+    runs = {run["name"]: run for run in trace_data(read_trace(path))["runs"]}
+    assert sorted(map(tuple, runs["review"]["edges"])) == [
+        ("parse", "report"), ("parse", "summary"), ("summary", "report")
+    ]
+    assert runs["summarise"]["edges"] == []
+
+
 def test_ascii_bars_on_request(tmp_path: Path) -> None:
     path = tmp_path / "run.jsonl"
     record(path)

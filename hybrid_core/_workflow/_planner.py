@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import CycleError, DefinitionProblem, WorkflowDefinitionError
@@ -35,7 +36,8 @@ class Plan:
     ``dependents[i]`` the steps that wait for it; ``order`` is a topological order.
     ``data_edges`` are ``(from, to, argument names)``, ``wait_edges`` ``(from, to)`` and
     ``input_edges`` ``(input, to, argument names)``; ``return_steps`` the steps the return
-    reads.
+    reads. ``graph`` maps each step's name to the names of the steps it waits for (what
+    ``run.start`` reports, so that a trace can draw the edges).
     """
 
     __slots__ = (
@@ -43,6 +45,7 @@ class Plan:
         "data_edges",
         "dependents",
         "deps",
+        "graph",
         "indegree",
         "index",
         "input_edges",
@@ -65,6 +68,7 @@ class Plan:
         for i, name in enumerate(self.names):
             self.index.setdefault(name, i)  # a duplicate is reported; the first one counts
         self.deps: tuple[tuple[int, ...], ...] = ()
+        self.graph: Mapping[str, tuple[str, ...]] = MappingProxyType({})
         self.dependents: tuple[tuple[int, ...], ...] = ()
         self.indegree: tuple[int, ...] = ()
         self.order: tuple[int, ...] = ()
@@ -355,6 +359,10 @@ def build_plan(workflow: Workflow, stack: tuple[Workflow, ...] = ()) -> Plan:
         for j in needs:
             dependents[j].append(i)
     plan.deps = deps
+    names = plan.names
+    plan.graph = MappingProxyType(
+        {names[i]: tuple(names[j] for j in d) for i, d in enumerate(deps)}
+    )
     plan.dependents = tuple(tuple(d) for d in dependents)
     plan.indegree = tuple(len(d) for d in deps)
     plan.order = tuple(_topological(deps, plan.dependents))

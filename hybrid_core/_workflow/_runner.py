@@ -107,6 +107,7 @@ class _Run(RunState):
                 steps=len(self.plan),
                 inputs=tuple(self.inputs),
                 resumed=self.previous is not None,
+                graph=self.plan.graph,
             )
         self.t0 = time.monotonic()
         external = False
