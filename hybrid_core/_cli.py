@@ -259,6 +259,7 @@ def capabilities() -> None:
                         "name": p.name,
                         "priority": p.priority(cap),
                         "origin": p.origin,
+                        "version": getattr(p.target, "version", None),
                     }
                     for p in system.registry.providers(cap)
                 ],
@@ -281,9 +282,10 @@ def capabilities() -> None:
                     p["kind"],
                     str(p["priority"]),
                     p["origin"],
+                    p["version"] or "-",
                 )
             )
-    _table(("capability", "provider", "kind", "priority", "plugin"), rows)
+    _table(("capability", "provider", "kind", "priority", "plugin", "version"), rows)
 
 
 @cli.command()

@@ -127,6 +127,8 @@ class Engine:
     the same worker process, so a worker-side cache (a file parsed once) serves them all.
     ``resources`` says what one call needs from the system's resource pools; ``timeout``
     bounds one call in seconds.
+    ``version`` left as None becomes the version of the distribution whose plugin
+    registers the engine (an engine a host registers itself keeps None).
     ``start``/``stop`` (sync or async, no arguments) run when the system starts and closes;
     ``health_check`` (sync or async, no arguments) returns truthy when the engine is healthy.
     """
@@ -134,7 +136,7 @@ class Engine:
     name: str
     capabilities: Mapping[str, int]
     handler: Handler
-    version: str = "0"
+    version: str | None = None
     description: str = ""
     max_concurrency: int | None = None
     resources: Mapping[str, float] = attrs.field(factory=dict)
@@ -159,8 +161,8 @@ class Engine:
             )
         if not callable(self.handler):
             raise TypeError(f"{owner}: handler must be callable, not {self.handler!r}")
-        if not isinstance(self.version, str):
-            raise TypeError(f"{owner}: version must be a string, not {self.version!r}")
+        if self.version is not None and not isinstance(self.version, str):
+            raise TypeError(f"{owner}: version must be a string or None, not {self.version!r}")
         mc = self.max_concurrency
         if mc is not None and (isinstance(mc, bool) or not isinstance(mc, int) or mc < 1):
             raise ValueError(f"{owner}: max_concurrency must be an int >= 1 or None, not {mc!r}")

@@ -304,6 +304,11 @@ class Hybrid:
             self._check_unique("routing strategy", self.strategies, strategies, name)
             self._check_unique("executor", self.executors, executors, name)
             engines = [e for e in map(self._override, engines) if e is not None]
+            if record.version is not None:  # an engine without a version has its plugin's
+                engines = [
+                    e if e.version is not None else attrs.evolve(e, version=record.version)
+                    for e in engines
+                ]
             entries = [(ProviderKind.ENGINE, e.name, e.capabilities, e) for e in engines]
             entries += [_workflow_entry(w) for w in workflows]
             providers = self.registry.register_many(entries, origin=name)

@@ -59,6 +59,7 @@ def test_a_third_party_plugin_needs_only_an_entry_point(install_plugin: InstallP
     assert acme["status"] == "loaded" and acme["hooks"] == ["hybrid_engines"]
     assert (acme["distribution"], acme["version"]) == ("acme-plugin", "2.3")
     assert provider.name == "acme.upper" and provider.origin == "acme"
+    assert provider.target.version == "2.3"  # the engine gave none: its distribution's
 
 
 def test_scan_happens_once_per_process(

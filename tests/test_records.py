@@ -20,7 +20,7 @@ def test_engine_keeps_the_documented_keywords() -> None:
     assert engine.name == "acme.upper"
     assert dict(engine.capabilities) == {"text.upper": 10}
     assert engine.handler is upper
-    assert engine.version == "0" and engine.max_concurrency is None and not engine.blocking
+    assert engine.version is None and engine.max_concurrency is None and not engine.blocking
 
 
 def test_capabilities_are_frozen_copies() -> None:
@@ -79,6 +79,7 @@ def test_capabilities_must_be_a_mapping() -> None:
         ("resources", {"cpu": -1}, "resource 'cpu' must be finite and >= 0"),
         ("start", "later", "start must be callable or None"),
         ("name", "bad name", "engine name 'bad name' is not valid"),
+        ("version", 2, "version must be a string or None, not 2"),
     ],
 )
 def test_other_fields_are_checked(field: str, value: object, message: str) -> None:
