@@ -1,0 +1,379 @@
+"""How a system is put together from its plugins, and taken apart again.
+
+:class:`Assembly` is the part of :class:`~hybrid_core.Hybrid` that loads plugins (the
+built-in one, the host's, the entry points), registers what each gives all or nothing,
+takes out everything a plugin added when it fails, attaches sinks, builds the configured
+workflows, starts and stops engines, and runs the startup and shutdown hooks. It keeps
+its state on the system; ``Hybrid`` decides when each step happens.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from ._bridge import WorkflowProvider
+from ._builtin import BUILTIN_SINKS, BuiltinPlugin
+from ._config import Config
+from ._declare import build_workflows
+from ._executor import Executor
+from ._log import logger
+from ._plugins import PluginManager, PluginRecord, Selection, scan_entry_points
+from ._records import Engine, ProviderKind
+from ._registry import Registry
+from ._routing import RoutingStrategy
+from ._telemetry import Sink, TelemetryBus
+from ._util import close_matches
+from ._workflow import Workflow
+from .exceptions import ConfigError, ConfigProblem, PluginError, PluginValidationError
+
+__all__ = ["Assembly", "workflow_entry"]
+
+
+@attrs.define
+class _Contribution:
+    """What one plugin added to the system, so that it can be taken out again."""
+
+    providers: list[str] = attrs.Factory(list)
+    strategies: list[str] = attrs.Factory(list)
+    executors: list[str] = attrs.Factory(list)
+    sinks: list[Sink] = attrs.Factory(list)
+
+
+def _check_engine(item: object) -> str | None:
+    return None if isinstance(item, Engine) else "is not a hybrid_core.Engine"
+
+
+def _check_workflow(item: object) -> str | None:
+    ok = isinstance(item, (Workflow, WorkflowProvider))
+    return None if ok else "is not a hybrid_core.Workflow (nor a workflow_provider(...))"
+
+
+def workflow_entry(item: Workflow | WorkflowProvider) -> tuple[Any, ...]:
+    if isinstance(item, WorkflowProvider):
+        return (ProviderKind.WORKFLOW, item.name, item.capabilities, item.workflow)
+    return (ProviderKind.WORKFLOW, item.name, item.capabilities, item)
+
+
+def _check_named(*methods: str) -> Callable[[object], str | None]:
+    def check(item: object) -> str | None:
+        name = getattr(item, "name", None)
+        if not isinstance(name, str) or not name:
+            return "has no 'name' string attribute"
+        missing = [m for m in methods if not callable(getattr(item, m, None))]
+        if missing:
+            return f"named {name!r} lacks method(s) {', '.join(missing)}"
+        return None
+
+    return check
+
+
+_check_strategy = _check_named("order")
+_check_sink = _check_named("handle", "flush", "close")
+_check_executor = _check_named("asubmit", "aclose")
+
+
+class Assembly:
+    """Plugin loading and the start and close sequence, for :class:`Hybrid` to inherit."""
+
+    config: Config
+    registry: Registry
+    telemetry: TelemetryBus
+    strategies: dict[str, RoutingStrategy]
+    executors: dict[str, Executor]
+    problems: list[str]
+    _selection: Selection
+    _explicit: tuple[object, ...]
+    _entry_points: bool
+    _extra_sinks: tuple[Sink, ...]
+    _manager: PluginManager
+    _contrib: dict[str, _Contribution]
+    _started_engines: list[Engine]
+    _defaults: dict[int, Mapping[str, Any]]
+
+    @property
+    def plugins(self) -> list[PluginRecord]:
+        """Every plugin the system saw, in load order, with its status."""
+        return list(self._manager.records.values())
+
+    @property
+    def failures(self) -> list[PluginRecord]:
+        """The plugins that failed to load or start."""
+        return [r for r in self._manager.records.values() if r.status == "failed"]
+
+    # -- loading --------------------------------------------------------------------------
+
+    def _load_plugins(self) -> None:
+        manager = self._manager
+        manager.add(BuiltinPlugin(self.config.executor), "builtin", source="builtin")
+        for index, plugin in enumerate(self._explicit):
+            manager.add(plugin, _plugin_name(plugin, index), source="explicit")
+        if self._entry_points:
+            self._load_entry_points()
+
+    def _load_entry_points(self) -> None:
+        sel = self._selection
+        refs = scan_entry_points()
+        for ref in refs:
+            if sel.only is not None and ref.name not in sel.only:
+                self._manager.record_disabled(ref, f"not listed in {sel.origin}")
+            elif ref.name in sel.disable:
+                self._manager.record_disabled(ref, "listed in [plugins] disable")
+            else:
+                self._manager.add_entry_point(ref)
+        installed = [r.name for r in refs]
+        for name in sel.only or ():
+            if name not in installed:
+                self._manager.record_missing(name, installed, sel.origin)
+
+    def _absorb(self, record: PluginRecord) -> None:
+        """Collect everything one plugin gives and register it, all or nothing."""
+        manager, name = self._manager, record.name
+        try:
+            engines = manager.collect(record, "hybrid_engines", _check_engine)
+            workflows = manager.collect(record, "hybrid_workflows", _check_workflow)
+            strategies = manager.collect(record, "hybrid_routing_strategies", _check_strategy)
+            executors = manager.collect(record, "hybrid_executors", _check_executor)
+            sinks = manager.collect(
+                record,
+                "hybrid_telemetry_sinks",
+                _check_sink,
+                {"settings": self.config.telemetry},
+            )
+            self._check_unique("routing strategy", self.strategies, strategies, name)
+            self._check_unique("executor", self.executors, executors, name)
+            engines = [e for e in map(self._override, engines) if e is not None]
+            if record.version is not None:  # an engine without a version has its plugin's
+                engines = [
+                    e if e.version is not None else attrs.evolve(e, version=record.version)
+                    for e in engines
+                ]
+            entries = [(ProviderKind.ENGINE, e.name, e.capabilities, e) for e in engines]
+            entries += [workflow_entry(w) for w in workflows]
+            providers = self.registry.register_many(entries, origin=name)
+        except Exception as exc:  # noqa: BLE001 - one plugin never breaks the others
+            self._fail(record, exc)
+            return
+        contribution = self._contrib.setdefault(name, _Contribution())
+        contribution.providers = [p.name for p in providers]
+        for strategy in strategies:
+            self.strategies[strategy.name] = strategy
+            contribution.strategies.append(strategy.name)
+        for executor in executors:
+            self.executors[executor.name] = executor
+            contribution.executors.append(executor.name)
+        contribution.sinks = list(sinks)
+
+    def _override(self, engine: Engine) -> Engine | None:
+        """The engine as ``[engines.NAME]`` adjusts it, or None when it is disabled there."""
+        found = self.config.engines.get(engine.name)
+        if found is None:
+            return engine
+        if not found.enable:
+            return None
+        changes: dict[str, Any] = {}
+        if isinstance(found.priority, int):
+            changes["capabilities"] = {cap: found.priority for cap in engine.capabilities}
+        elif found.priority is not None:
+            changes["capabilities"] = {**engine.capabilities, **found.priority}
+        for field in ("max_concurrency", "timeout", "resources"):
+            if getattr(found, field) is not None:
+                changes[field] = getattr(found, field)
+        return attrs.evolve(engine, **changes) if changes else engine
+
+    def _declare_workflows(self) -> None:
+        """Build ``[workflows.*]`` and check ``[engines.*]`` names; any problem is fatal."""
+        problems = []
+        engine_names = {e.name for e in self._all_plugin_engines()}
+        for name in self.config.engines:
+            if name not in engine_names:
+                close = close_matches(name, sorted(engine_names))
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                problems.append(ConfigProblem(
+                    self.config.source or "<config>", f"engines.{name}",
+                    f"no installed plugin provides an engine named {name!r}{hint}",
+                ))  # fmt: skip
+        built, found = build_workflows(
+            self.config.workflows, self.registry, list(self.strategies),
+            source=self.config.source or "<config>",
+        )  # fmt: skip
+        problems += found
+        if problems:
+            raise ConfigError(problems)
+        entries = [(ProviderKind.WORKFLOW, n, d.workflow.capabilities, d.workflow)
+                   for n, d in built.items()]  # fmt: skip
+        self.registry.register_many(entries, origin="config")
+        self._defaults = {id(d.workflow): d.defaults for d in built.values()}
+
+    def _all_plugin_engines(self) -> list[Engine]:
+        """Every engine the loaded plugins offer, disabled ones included."""
+        found: list[Engine] = []
+        for record in self._manager.loaded():
+            try:
+                items = self._manager.collect(record, "hybrid_engines", _check_engine)
+            except Exception:  # noqa: BLE001 - a broken plugin is reported elsewhere
+                continue
+            found += items
+        return found
+
+    def _check_unique(
+        self, what: str, existing: Mapping[str, object], new: Iterable[Any], origin: str
+    ) -> None:
+        seen: set[str] = set()
+        for item in new:
+            owner = self._owner_of(what, item.name)
+            if item.name in existing or item.name in seen:
+                raise PluginValidationError(
+                    origin,
+                    f"{what} {item.name!r} is already provided by {owner or origin!r}; "
+                    "rename it or disable one plugin",
+                )
+            seen.add(item.name)
+
+    def _owner_of(self, what: str, name: str) -> str | None:
+        attr = "strategies" if what == "routing strategy" else "executors"
+        for plugin, contribution in self._contrib.items():
+            if name in getattr(contribution, attr):
+                return plugin
+        return None
+
+    def _fail(self, record: PluginRecord, error: BaseException) -> None:
+        """Mark a plugin failed and take out everything it had added."""
+        record.fail(error)
+        logger.warning("plugin {!r} failed: {}", record.name, record.error)
+        contribution = self._contrib.pop(record.name, None)
+        if contribution is not None:
+            for provider in contribution.providers:
+                if provider in self.registry:
+                    self.registry.unregister(provider)
+            for strategy in contribution.strategies:
+                self.strategies.pop(strategy, None)
+            for executor in contribution.executors:
+                self.executors.pop(executor, None)
+            for sink in contribution.sinks:
+                self.telemetry.detach(sink)
+        self._manager.unregister(record)
+
+    def _attach_sinks(self) -> None:
+        names = set()
+        for contribution in self._contrib.values():
+            for sink in contribution.sinks:
+                self.telemetry.attach(sink)
+                names.add(sink.name)
+        for sink in self._extra_sinks:
+            self.telemetry.attach(sink)
+        unknown = []
+        for index, wanted in enumerate(self.config.telemetry.get("sinks", ())):
+            if wanted in names:
+                continue
+            close = close_matches(wanted, sorted({*names, *BUILTIN_SINKS}))
+            hint = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else (f"built-in sinks: {', '.join(BUILTIN_SINKS)}")
+            )
+            message = f"no plugin provides a sink named {wanted!r} ({hint})"
+            if self.failures:
+                # It may be the failed plugin's: reported, not fatal (--strict makes it so).
+                self.problems.append(f"telemetry.sinks: {message}")
+            else:
+                where = self.config.source or "<config>"
+                unknown.append(ConfigProblem(where, f"telemetry.sinks[{index}]", message))
+        if unknown:
+            raise ConfigError(unknown)
+
+    def _check_executor(self) -> None:
+        name = self.config.executor.name
+        if name not in self.executors:
+            self.problems.append(
+                f"executor.name: no plugin provides an executor named {name!r} "
+                f"(available: {', '.join(sorted(self.executors))}); using 'local'"
+            )
+
+    async def _start_engines(self) -> None:
+        for provider in self.registry.of_kind(ProviderKind.ENGINE):
+            engine: Engine = provider.target
+            if engine.start is None:
+                self._started_engines.append(engine)
+                continue
+            try:
+                await _maybe_await(engine.start())
+            except Exception as exc:  # noqa: BLE001
+                record = self._manager.records[provider.origin]
+                error = PluginError(
+                    record.name,
+                    f"engine {engine.name!r} failed to start: {type(exc).__name__}: {exc}",
+                )
+                error.__cause__ = exc
+                self._fail(record, error)
+                continue
+            self._started_engines.append(engine)
+
+    def _run_startup_hooks(self) -> None:
+        for record in self._manager.loaded():
+            try:
+                self._manager.call(record, "hybrid_startup", {"system": self})
+            except Exception as exc:  # noqa: BLE001
+                self._fail(record, exc)
+
+    def _report_failures(self) -> None:
+        for record in self.failures:
+            if self.telemetry.enabled:
+                self.telemetry.emit(
+                    "plugin.load_failed",
+                    plugin=record.name,
+                    distribution=record.distribution,
+                    version=record.version,
+                    error=record.error,
+                )
+        for problem in self.problems:
+            logger.warning("configuration problem: {}", problem)
+
+    def _raise_if_failed(self) -> None:
+        lines = [f"{r.name}: {r.error}" for r in self.failures] + self.problems
+        if lines:
+            raise PluginError(
+                "strict mode",
+                f"{len(lines)} problem(s) while loading plugins:\n  " + "\n  ".join(lines),
+            )
+
+    # -- closing --------------------------------------------------------------------------
+
+    async def _close(self) -> None:
+        for record in reversed(self._manager.loaded()):
+            try:
+                self._manager.call(record, "hybrid_shutdown", {"system": self})
+            except Exception as exc:  # noqa: BLE001 - every plugin gets to shut down
+                logger.warning("plugin {!r}: {}", record.name, exc)
+                self.problems.append(str(exc))
+        for engine in reversed(self._started_engines):
+            if engine.stop is not None:
+                try:
+                    await _maybe_await(engine.stop())
+                except Exception as exc:  # noqa: BLE001
+                    message = f"engine {engine.name!r} failed to stop: {type(exc).__name__}: {exc}"
+                    logger.warning(message)
+                    self.problems.append(message)
+        self._started_engines.clear()
+        for executor in self.executors.values():
+            try:
+                await executor.aclose()
+            except Exception as exc:  # noqa: BLE001
+                self.problems.append(f"executor {executor.name!r} failed to close: {exc}")
+        self.telemetry.close()
+
+
+async def _maybe_await(value: Any) -> Any:
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+def _plugin_name(plugin: object, index: int) -> str:
+    name = getattr(plugin, "name", None) or getattr(plugin, "__name__", None)
+    if isinstance(name, str) and name:
+        return name
+    return f"{type(plugin).__name__.lower()}-{index}"
