@@ -70,7 +70,9 @@ if TYPE_CHECKING:
     from ._records import Engine, Provider, ProviderKind
     from ._registry import Compatibility, Registry
     from ._resources import Pool, ResourcePools
-    from ._router import Decision, Router, RoutingPolicy
+    from ._router import Router
+    from ._router_decision import Decision
+    from ._router_policy import RoutingPolicy
     from ._routing import (
         LeastLoadedStrategy,
         PerformanceStrategy,
@@ -114,7 +116,7 @@ _LAZY: dict[str, str] = {
     "Config": "_config",
     "Consensus": "_bridge",
     "ContinueWith": "_workflow",
-    "Decision": "_router",
+    "Decision": "_router_decision",
     "EVENTS": "_telemetry_names",
     "EVENTS_VERSION": "_telemetry_names",
     "Engine": "_records",
@@ -146,7 +148,7 @@ _LAZY: dict[str, str] = {
     "RoundRobinStrategy": "_routing",
     "RouteRequest": "_routing",
     "Router": "_router",
-    "RoutingPolicy": "_router",
+    "RoutingPolicy": "_router_policy",
     "RoutingStrategy": "_routing",
     "RunResult": "_workflow",
     "RunStatus": "_workflow",

@@ -230,7 +230,7 @@ class ExecutionContext:
             parent=None,
             depth=0,
             state=state,
-            deadline=_earliest(deadline, None if timeout is None else now + timeout),
+            deadline=earliest(deadline, None if timeout is None else now + timeout),
             cancel_token=CancelToken(),
             metadata=_metadata(md),
             started_at=time.time(),
@@ -254,7 +254,7 @@ class ExecutionContext:
         now = time.monotonic()
         deadline = self.deadline
         if timeout is not None:
-            deadline = _earliest(deadline, now + timeout)
+            deadline = earliest(deadline, now + timeout)
         md = self.metadata
         if metadata:
             md = MappingProxyType({**self.metadata, **metadata})
@@ -327,7 +327,8 @@ class ExecutionContext:
         )
 
 
-def _earliest(a: float | None, b: float | None) -> float | None:
+def earliest(a: float | None, b: float | None) -> float | None:
+    """The sooner of two optional times (or timeouts); None when both are None."""
     if a is None:
         return b
     if b is None:
