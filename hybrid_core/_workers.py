@@ -22,6 +22,7 @@ import pickle
 import selectors
 import signal
 import socket
+import sys
 import threading
 import weakref
 from collections import OrderedDict
@@ -38,6 +39,9 @@ __all__ = ["Workers"]
 # (a main module without the __main__ guard, a module that crashes on import), so the
 # pool stops starting new ones instead of spinning.
 _EARLY_DEATHS = 3
+# A process sentinel is a file descriptor a selector can watch on POSIX; on Windows it is
+# a handle, and a death is seen only when the worker's socket closes.
+_SENTINELS = sys.platform != "win32"
 
 
 class _Mailbox:
@@ -306,7 +310,8 @@ class Workers:
 
     def _watch_new(self, worker: _Worker) -> None:
         self._selector.register(worker.sock, selectors.EVENT_READ, (worker, False))
-        self._selector.register(worker.process.sentinel, selectors.EVENT_READ, (worker, True))
+        if _SENTINELS:
+            self._selector.register(worker.process.sentinel, selectors.EVENT_READ, (worker, True))
 
     def _watch(self, worker: _Worker) -> None:
         """Watch ``worker`` for writability while its outbox holds anything (under lock)."""
@@ -353,7 +358,8 @@ class Workers:
             worker.calls.clear()
             worker.outbox.clear()
         self._selector.unregister(worker.sock)
-        self._selector.unregister(worker.process.sentinel)
+        if _SENTINELS:
+            self._selector.unregister(worker.process.sentinel)
         worker.sock.close()
         how = worker.end(2.0)
         for pending in held:
