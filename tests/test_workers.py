@@ -118,6 +118,13 @@ def test_calls_run_in_worker_processes_with_args_and_kwargs(executor: LocalExecu
     assert run(executor, add, 2, b=3) == 5
 
 
+def test_a_worker_freezes_what_importing_a_handler_created(executor: LocalExecutor) -> None:
+    import gc
+
+    run(executor, pid, affinity="w")  # imports this module in the worker
+    assert run(executor, gc.get_freeze_count, affinity="w") > 1000
+
+
 def test_an_exception_arrives_with_its_type_and_the_workers_traceback(
     executor: LocalExecutor,
 ) -> None:
