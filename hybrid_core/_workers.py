@@ -189,7 +189,13 @@ class Workers:
         self, fn: Any, args: tuple[Any, ...], kwargs: Any, affinity: Hashable | None
     ) -> asyncio.Future[Any]:
         """Send a call; the returned future (of the running loop) gets its outcome."""
-        body = pickle.dumps((fn, args, kwargs), PICKLE)  # unpicklable input fails here
+        try:
+            body = pickle.dumps((fn, args, kwargs), PICKLE)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            raise TypeError(
+                f"a call to {describe(fn)} cannot be sent to a worker process ({exc}); it "
+                "needs a module-level function and picklable arguments (plain data)"
+            ) from exc
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         with self._lock:

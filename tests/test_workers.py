@@ -181,6 +181,10 @@ def test_finished_event_loops_are_not_kept_alive(executor: LocalExecutor) -> Non
 def test_an_unpicklable_argument_fails_at_submit(executor: LocalExecutor) -> None:
     with pytest.raises((pickle.PicklingError, AttributeError, TypeError)):
         run(executor, add, threading.Lock())
+    with pytest.raises(TypeError, match=r"call to .*add cannot be sent .* module-level function"):
+        run(executor, add, threading.Lock())
+    with pytest.raises(TypeError, match=r"call to .*<lambda> cannot be sent"):
+        run(executor, lambda: 1)
 
 
 def test_an_unpicklable_result_fails_that_call_only(executor: LocalExecutor) -> None:
