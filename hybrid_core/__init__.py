@@ -64,12 +64,12 @@ if TYPE_CHECKING:
     )
     from ._capacity import ExecutionPlan
     from ._config import Config, ExecutorConfig, PluginsConfig, find_config, load_config
-    from ._context import CancelToken, ExecutionContext, SharedState
+    from ._core.context import CancelToken, ExecutionContext, SharedState
+    from ._core.records import Engine, Provider, ProviderKind
+    from ._core.registry import Compatibility, Registry
+    from ._core.resources import Pool, ResourcePools
     from ._executor import Call, Executor, LocalExecutor
     from ._plugins import PluginRecord
-    from ._records import Engine, Provider, ProviderKind
-    from ._registry import Compatibility, Registry
-    from ._resources import Pool, ResourcePools
     from ._router import Router
     from ._router_decision import Decision
     from ._router_policy import RoutingPolicy
@@ -111,18 +111,18 @@ __version__ = "0.1.0"
 # Public name -> the private module that defines it, imported on first access.
 _LAZY: dict[str, str] = {
     "Call": "_executor",
-    "CancelToken": "_context",
-    "Compatibility": "_registry",
+    "CancelToken": "_core.context",
+    "Compatibility": "_core.registry",
     "Config": "_config",
     "Consensus": "_bridge",
     "ContinueWith": "_workflow",
     "Decision": "_router_decision",
     "EVENTS": "_telemetry_names",
     "EVENTS_VERSION": "_telemetry_names",
-    "Engine": "_records",
+    "Engine": "_core.records",
     "Event": "_telemetry",
     "EventSpec": "_telemetry_names",
-    "ExecutionContext": "_context",
+    "ExecutionContext": "_core.context",
     "ExecutionPlan": "_capacity",
     "Executor": "_executor",
     "ExecutorConfig": "_config",
@@ -135,14 +135,14 @@ _LAZY: dict[str, str] = {
     "PerformanceStrategy": "_routing",
     "PluginRecord": "_plugins",
     "PluginsConfig": "_config",
-    "Pool": "_resources",
+    "Pool": "_core.resources",
     "PriorityStrategy": "_routing",
-    "Provider": "_records",
-    "ProviderKind": "_records",
+    "Provider": "_core.records",
+    "ProviderKind": "_core.records",
     "ProviderStats": "_routing",
-    "Registry": "_registry",
+    "Registry": "_core.registry",
     "ResourceAwareStrategy": "_routing",
-    "ResourcePools": "_resources",
+    "ResourcePools": "_core.resources",
     "RetryPolicy": "_workflow",
     "RetryStep": "_workflow",
     "RoundRobinStrategy": "_routing",
@@ -153,7 +153,7 @@ _LAZY: dict[str, str] = {
     "RunResult": "_workflow",
     "RunStatus": "_workflow",
     "SKIPPED": "_workflow",
-    "SharedState": "_context",
+    "SharedState": "_core.context",
     "Sink": "_telemetry",
     "Span": "_trace_spans",
     "SpanBuilder": "_trace_spans",

@@ -18,15 +18,15 @@ import attrs
 from ._bridge import WorkflowProvider
 from ._builtin import BUILTIN_SINKS, BuiltinPlugin
 from ._config import Config
+from ._core.log import logger
+from ._core.records import Engine, ProviderKind
+from ._core.registry import Registry
+from ._core.util import close_matches
 from ._declare import build_workflows
 from ._executor import Executor
-from ._log import logger
 from ._plugins import PluginManager, PluginRecord, Selection, scan_entry_points
-from ._records import Engine, ProviderKind
-from ._registry import Registry
 from ._routing import RoutingStrategy
 from ._telemetry import Sink, TelemetryBus
-from ._util import close_matches
 from ._workflow import Workflow
 from .exceptions import ConfigError, ConfigProblem, PluginError, PluginValidationError
 

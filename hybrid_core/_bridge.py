@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from ._records import Engine, Provider, freeze_capabilities
+from ._core.records import Engine, Provider, freeze_capabilities
 from ._workflow import Step, StepCall, Workflow
 from ._workflow._definition import _split
 from .exceptions import AllProvidersFailed, EngineError, SystemStateError

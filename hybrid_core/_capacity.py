@@ -18,8 +18,8 @@ from typing import Any
 import attrs
 
 from ._bridge import _Parallel, _Pinned, _Routed
-from ._registry import Registry
-from ._resources import ResourcePools
+from ._core.registry import Registry
+from ._core.resources import ResourcePools
 from ._workflow import Workflow
 
 __all__ = ["ExecutionPlan", "plan_workflow"]

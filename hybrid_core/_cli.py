@@ -311,7 +311,7 @@ def doctor() -> None:
 
 def _diagnose(system: Hybrid, config_path: Path | None) -> dict[str, Any]:
     failed = [r.to_dict() for r in system.failures]
-    from ._records import ProviderKind
+    from ._core.records import ProviderKind
 
     gaps = [
         f"workflow {p.name!r}: {gap}"

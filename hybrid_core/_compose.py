@@ -25,7 +25,7 @@ from typing import Any
 
 import attrs
 
-from ._util import close_matches
+from ._core.util import close_matches
 from .exceptions import ConfigError, ConfigProblem
 
 __all__ = ["Composed", "Origin", "compose_file", "compose_mapping", "join_key"]

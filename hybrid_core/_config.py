@@ -18,9 +18,9 @@ from typing import Any
 import attrs
 
 from ._compose import Composed, compose_file, join_key
+from ._core.util import close_matches
 from ._router import RoutingPolicy
 from ._telemetry_builtin import check_settings
-from ._util import close_matches
 from .exceptions import ConfigError, ConfigProblem
 
 __all__ = ["Config", "ExecutorConfig", "PluginsConfig", "find_config", "load_config"]

@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ._bridge import capability_step, engine_step, parallel_step
-from ._records import ProviderKind
-from ._registry import Registry
-from ._util import close_matches
+from ._core.records import ProviderKind
+from ._core.registry import Registry
+from ._core.util import close_matches
 from ._workflow import RetryPolicy, Step, Workflow, value
 from ._workflow._kinds import Branch, compose_step, map_step, switch_step
 from ._workflow._refs import input_ref, result_ref

@@ -17,8 +17,8 @@ import attrs
 import pluggy
 
 from . import hookspecs
+from ._core.util import close_matches
 from ._markers import PROJECT
-from ._util import close_matches
 from .exceptions import (
     PluginError,
     PluginHookError,

@@ -26,18 +26,18 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import random
 
-from ._context import ExecutionContext
+from ._core.context import ExecutionContext
+from ._core.log import logger
+from ._core.records import Provider
+from ._core.registry import Registry
+from ._core.resources import ResourcePools
+from ._core.util import new_rng
 from ._executor import Executor
-from ._log import logger
-from ._records import Provider
-from ._registry import Registry
-from ._resources import ResourcePools
 from ._router_call import Caller, WorkflowRunner
 from ._router_decision import Choice, Decision, normalise
 from ._router_policy import RetryBudget, RoutingPolicy, backoff, is_available
 from ._routing import PriorityStrategy, RouteRequest, RoutingStrategy
 from ._telemetry import TelemetryBus
-from ._util import new_rng
 from .exceptions import (
     AllProvidersFailed,
     ContextError,

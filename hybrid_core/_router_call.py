@@ -15,11 +15,11 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
-from ._context import ExecutionContext, earliest
+from ._core.context import ExecutionContext, earliest
+from ._core.records import Engine, Provider, ProviderKind
+from ._core.registry import Registry
+from ._core.resources import Pool, ResourcePools
 from ._executor import Call, Executor
-from ._records import Engine, Provider, ProviderKind
-from ._registry import Registry
-from ._resources import Pool, ResourcePools
 from ._router_policy import RoutingPolicy, settle
 from ._routing import HALF_OPEN, ProviderStats
 from ._telemetry import TelemetryBus

@@ -20,16 +20,16 @@ from ._bridge import WorkflowProvider, needs
 from ._capacity import ExecutionPlan, plan_workflow
 from ._compose import compose_mapping
 from ._config import Config, config_from_composed, load_config
-from ._context import ExecutionContext
+from ._core.context import ExecutionContext
+from ._core.records import Engine, Provider, ProviderKind
+from ._core.registry import Registry
+from ._core.resources import ResourcePools
+from ._core.util import close_matches
 from ._executor import Executor
 from ._plugins import PluginManager, Selection
-from ._records import Engine, Provider, ProviderKind
-from ._registry import Registry
-from ._resources import ResourcePools
 from ._router import Decision, Router, RoutingPolicy
 from ._routing import RoutingStrategy
 from ._telemetry import Sink, TelemetryBus
-from ._util import close_matches
 from ._workflow import RunResult, Workflow, aresume_workflow, arun_workflow
 from .exceptions import SystemStateError, UnknownStrategyError
 

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
-from ._context import ExecutionContext
-from ._log import logger
+from ._core.context import ExecutionContext
+from ._core.log import logger
 
 if TYPE_CHECKING:
     from ._telemetry_queue import EventQueue

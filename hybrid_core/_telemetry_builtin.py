@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._log import logger
+from ._core.log import logger
+from ._core.util import close_matches
 from ._telemetry import InMemorySink, LoguruSink, Sink
-from ._util import close_matches
 
 __all__ = ["BUILTIN_SINKS", "build_sinks", "check_settings"]
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from ._markers import hookspec
 
 if TYPE_CHECKING:
+    from ._core.records import Engine
     from ._executor import Executor
-    from ._records import Engine
     from ._routing import RoutingStrategy
     from ._system import Hybrid
     from ._telemetry import Sink

@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 
+from ._core.records import Engine
 from ._markers import hookimpl
-from ._records import Engine
 from ._system import Hybrid
 from ._telemetry import InMemorySink, Sink
 

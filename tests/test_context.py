@@ -9,7 +9,7 @@ import time
 import pytest
 
 from hybrid_core import Cancelled, DeadlineExceeded, ExecutionContext, SharedState
-from hybrid_core._context import parse_traceparent
+from hybrid_core._core.context import parse_traceparent
 
 HEX32 = re.compile(r"[0-9a-f]{32}\Z")
 HEX16 = re.compile(r"[0-9a-f]{16}\Z")

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from hybrid_core import ResourceError
-from hybrid_core._resources import Pool, ResourcePools
+from hybrid_core._core.resources import Pool, ResourcePools
 
 
 async def test_waiters_are_served_first_come_first_served() -> None:

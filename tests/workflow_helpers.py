@@ -11,7 +11,7 @@ import threading
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
-from hybrid_core._context import CancelToken, ExecutionContext
+from hybrid_core._core.context import CancelToken, ExecutionContext
 from hybrid_core._executor import Call, LocalExecutor
 from hybrid_core._telemetry import Event, InMemorySink, TelemetryBus
 from hybrid_core._visual import to_dot, to_mermaid

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar, overload
 
-from .._records import check_provider_name, freeze_capabilities
+from .._core.records import check_provider_name, freeze_capabilities
 from ._kinds import Branch, compose_step, map_step, switch_step
 from ._planner import Plan, build_plan
 from ._refs import InputRef, ResultRef, Value

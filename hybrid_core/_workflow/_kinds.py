@@ -21,7 +21,7 @@ from ._signature import Signature
 from ._step import Step, StepCall
 
 if TYPE_CHECKING:
-    from .._context import ExecutionContext
+    from .._core.context import ExecutionContext
     from ._definition import Workflow
 
 __all__ = ["Branch", "compose_step", "map_step", "switch_step"]

@@ -17,7 +17,7 @@ from ._signature import Signature, call_hook
 from ._step import Runtime, Step
 
 if TYPE_CHECKING:
-    from .._context import ExecutionContext
+    from .._core.context import ExecutionContext
     from .._telemetry import TelemetryBus
 
 __all__ = ["OnStep", "arollback", "hook_offer", "settle"]

@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, cast
 
-from .._context import ExecutionContext
+from .._core.context import ExecutionContext
 from .._executor import Call, Executor
 from .._telemetry import TelemetryBus
 from ..exceptions import Halt, StepTimeout, describe_error

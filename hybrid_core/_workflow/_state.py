@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from .._context import ExecutionContext
+from .._core.context import ExecutionContext
 from ..exceptions import Cancelled, DeadlineExceeded, Halt, StepFailed, WorkflowError
 from ..exceptions import describe_error as describe
 from ._outcome import RunResult, RunStatus, StepRecord, StepStatus

@@ -20,7 +20,7 @@ from ._refs import InputRef, ResultRef
 from ._signature import Signature
 
 if TYPE_CHECKING:
-    from .._context import ExecutionContext
+    from .._core.context import ExecutionContext
     from .._executor import Executor
     from .._telemetry import TelemetryBus
     from ._definition import Workflow

@@ -15,15 +15,15 @@ from typing import Any
 
 import attrs
 
-from ._records import (
+from ..exceptions import DuplicateProviderError, UnknownCapabilityError
+from .records import (
     Engine,
     Provider,
     ProviderKind,
     check_provider_name,
     freeze_capabilities,
 )
-from ._util import close_matches
-from .exceptions import DuplicateProviderError, UnknownCapabilityError
+from .util import close_matches
 
 __all__ = ["Compatibility", "Registry"]
 

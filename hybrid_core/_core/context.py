@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 import attrs
 
-from ._util import new_rng
-from .exceptions import Cancelled, DeadlineExceeded
+from ..exceptions import Cancelled, DeadlineExceeded
+from .util import new_rng
 
 __all__ = ["CancelToken", "ExecutionContext", "SharedState"]
 

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from types import MappingProxyType
 
-from .exceptions import ResourceError
+from ..exceptions import ResourceError
 
 __all__ = ["Pool", "ResourcePools"]
 

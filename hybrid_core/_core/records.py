@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from .exceptions import CapabilityNameError
+from ..exceptions import CapabilityNameError
 
 __all__ = ["Engine", "Provider", "ProviderKind", "check_capability_name"]
 
