@@ -68,7 +68,7 @@ if TYPE_CHECKING:
     from ._core.records import Engine, Provider, ProviderKind
     from ._core.registry import Compatibility, Registry
     from ._core.resources import Pool, ResourcePools
-    from ._executor import Call, Executor, LocalExecutor
+    from ._execution.executor import Call, Executor, LocalExecutor
     from ._plugins import PluginRecord
     from ._router import Router
     from ._router_decision import Decision
@@ -110,7 +110,7 @@ __version__ = "0.1.0"
 
 # Public name -> the private module that defines it, imported on first access.
 _LAZY: dict[str, str] = {
-    "Call": "_executor",
+    "Call": "_execution.executor",
     "CancelToken": "_core.context",
     "Compatibility": "_core.registry",
     "Config": "_config",
@@ -124,13 +124,13 @@ _LAZY: dict[str, str] = {
     "EventSpec": "_telemetry_names",
     "ExecutionContext": "_core.context",
     "ExecutionPlan": "_capacity",
-    "Executor": "_executor",
+    "Executor": "_execution.executor",
     "ExecutorConfig": "_config",
     "Hybrid": "_system",
     "InMemorySink": "_telemetry",
     "JsonlSink": "_telemetry_jsonl",
     "LeastLoadedStrategy": "_routing",
-    "LocalExecutor": "_executor",
+    "LocalExecutor": "_execution.executor",
     "LoguruSink": "_telemetry",
     "PerformanceStrategy": "_routing",
     "PluginRecord": "_plugins",

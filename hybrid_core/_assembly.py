@@ -23,7 +23,7 @@ from ._core.records import Engine, ProviderKind
 from ._core.registry import Registry
 from ._core.util import close_matches
 from ._declare import build_workflows
-from ._executor import Executor
+from ._execution.executor import Executor
 from ._plugins import PluginManager, PluginRecord, Selection, scan_entry_points
 from ._routing import RoutingStrategy
 from ._telemetry import Sink, TelemetryBus

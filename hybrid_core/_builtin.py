@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._config import ExecutorConfig
-from ._executor import Executor, LocalExecutor
+from ._execution.executor import Executor, LocalExecutor
 from ._markers import hookimpl
 from ._routing import RoutingStrategy, builtin_strategies
 from ._telemetry import Sink

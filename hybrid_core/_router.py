@@ -32,7 +32,7 @@ from ._core.records import Provider
 from ._core.registry import Registry
 from ._core.resources import ResourcePools
 from ._core.util import new_rng
-from ._executor import Executor
+from ._execution.executor import Executor
 from ._router_call import Caller, WorkflowRunner
 from ._router_decision import Choice, Decision, normalise
 from ._router_policy import RetryBudget, RoutingPolicy, backoff, is_available

@@ -19,7 +19,7 @@ from ._core.context import ExecutionContext, earliest
 from ._core.records import Engine, Provider, ProviderKind
 from ._core.registry import Registry
 from ._core.resources import Pool, ResourcePools
-from ._executor import Call, Executor
+from ._execution.executor import Call, Executor
 from ._router_policy import RoutingPolicy, settle
 from ._routing import HALF_OPEN, ProviderStats
 from ._telemetry import TelemetryBus

@@ -25,7 +25,7 @@ from ._core.records import Engine, Provider, ProviderKind
 from ._core.registry import Registry
 from ._core.resources import ResourcePools
 from ._core.util import close_matches
-from ._executor import Executor
+from ._execution.executor import Executor
 from ._plugins import PluginManager, Selection
 from ._router import Decision, Router, RoutingPolicy
 from ._routing import RoutingStrategy

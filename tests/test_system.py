@@ -16,7 +16,7 @@ from hybrid_core import (
     PluginError,
     SystemStateError,
 )
-from hybrid_core._executor import Call
+from hybrid_core._execution.executor import Call
 from hybrid_core.testing import make_engine, make_plugin, make_system
 
 

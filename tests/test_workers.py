@@ -250,7 +250,7 @@ def test_workers_that_keep_dying_before_any_reply_break_the_pool() -> None:
 def test_a_worker_that_cannot_be_replaced_breaks_the_pool_without_hanging(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from hybrid_core import _workers
+    from hybrid_core._execution import workers as _workers
 
     ex = LocalExecutor(name="no-more", max_processes=2)
     try:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Hashable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from .._executor import Call
+from .._execution.executor import Call
 from ..exceptions import Cancelled, Halt, StepFailed
 from ._outcome import RunResult, RunStatus
 from ._refs import SKIPPED

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from .._core.context import ExecutionContext
-from .._executor import Call, Executor
+from .._execution.executor import Call, Executor
 from .._telemetry import TelemetryBus
 from ..exceptions import Halt, StepTimeout, describe_error
 from ._definition import Workflow

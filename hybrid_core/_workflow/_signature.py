@@ -6,10 +6,10 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._executor import Call
+from .._execution.executor import Call
 
 if TYPE_CHECKING:
-    from .._executor import Executor
+    from .._execution.executor import Executor
 
 __all__ = ["Signature", "call_hook"]
 

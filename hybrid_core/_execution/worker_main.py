@@ -1,4 +1,4 @@
-"""The worker process's side of the local executor's process pool (see ``_workers``).
+"""The worker process's side of the local executor's process pool (see ``workers``).
 
 A worker reads frames from its socket, runs each call in the order sent, and writes one
 reply frame per call. A frame is a 16-byte header (call id, body size) and a pickled body:

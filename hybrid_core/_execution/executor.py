@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import attrs
 
-from ._workers import Workers
+from .workers import Workers
 
 __all__ = ["Call", "Executor", "LocalExecutor"]
 

@@ -7,7 +7,7 @@ CPU per call, a fifth of the work on a code review of many small files. Here the
 pickles a call and writes it to its worker's socket itself (what the socket's buffer
 cannot take waits in the worker's outbox for the I/O thread); one I/O thread reads the
 replies of every worker and hands them to each caller's event loop in batches. A worker
-runs its calls in the order sent (``_worker_main``), so calls about one file (one
+runs its calls in the order sent (``worker_main``), so calls about one file (one
 affinity) run back to back in one process and its caches.
 """
 
@@ -30,8 +30,8 @@ from collections.abc import Hashable
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from ._worker_main import HEADER, NO_SIGNAL, PICKLE, READ_SIZE, STOP, RemoteTraceback, describe
-from ._worker_main import serve as _serve
+from .worker_main import HEADER, NO_SIGNAL, PICKLE, READ_SIZE, STOP, RemoteTraceback, describe
+from .worker_main import serve as _serve
 
 __all__ = ["Workers"]
 
