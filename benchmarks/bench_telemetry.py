@@ -44,7 +44,7 @@ from _common import Report, Table, Target, about
 
 import hybrid_core as hc
 from hybrid_core import Engine, Hybrid, InMemorySink, TelemetryBus
-from hybrid_core._telemetry_jsonl import JsonlSink
+from hybrid_core._telemetry.jsonl import JsonlSink
 from hybrid_core.testing import make_plugin
 
 TITLE = "Telemetry overhead"

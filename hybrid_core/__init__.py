@@ -84,9 +84,9 @@ if TYPE_CHECKING:
         RoutingStrategy,
     )
     from ._system import Hybrid
-    from ._telemetry import Event, InMemorySink, LoguruSink, Sink, TelemetryBus
-    from ._telemetry_jsonl import JsonlSink
-    from ._telemetry_names import EVENTS, EVENTS_VERSION, EventSpec
+    from ._telemetry.bus import Event, InMemorySink, LoguruSink, Sink, TelemetryBus
+    from ._telemetry.jsonl import JsonlSink
+    from ._telemetry.names import EVENTS, EVENTS_VERSION, EventSpec
     from ._trace import Trace, TraceError, read_trace
     from ._trace_spans import Span, SpanBuilder
     from ._workflow import (
@@ -117,21 +117,21 @@ _LAZY: dict[str, str] = {
     "Consensus": "_bridge",
     "ContinueWith": "_workflow",
     "Decision": "_router_decision",
-    "EVENTS": "_telemetry_names",
-    "EVENTS_VERSION": "_telemetry_names",
+    "EVENTS": "_telemetry.names",
+    "EVENTS_VERSION": "_telemetry.names",
     "Engine": "_core.records",
-    "Event": "_telemetry",
-    "EventSpec": "_telemetry_names",
+    "Event": "_telemetry.bus",
+    "EventSpec": "_telemetry.names",
     "ExecutionContext": "_core.context",
     "ExecutionPlan": "_capacity",
     "Executor": "_execution.executor",
     "ExecutorConfig": "_config",
     "Hybrid": "_system",
-    "InMemorySink": "_telemetry",
-    "JsonlSink": "_telemetry_jsonl",
+    "InMemorySink": "_telemetry.bus",
+    "JsonlSink": "_telemetry.jsonl",
     "LeastLoadedStrategy": "_routing",
     "LocalExecutor": "_execution.executor",
-    "LoguruSink": "_telemetry",
+    "LoguruSink": "_telemetry.bus",
     "PerformanceStrategy": "_routing",
     "PluginRecord": "_plugins",
     "PluginsConfig": "_config",
@@ -154,14 +154,14 @@ _LAZY: dict[str, str] = {
     "RunStatus": "_workflow",
     "SKIPPED": "_workflow",
     "SharedState": "_core.context",
-    "Sink": "_telemetry",
+    "Sink": "_telemetry.bus",
     "Span": "_trace_spans",
     "SpanBuilder": "_trace_spans",
     "Step": "_workflow",
     "StepCall": "_workflow",
     "StepRecord": "_workflow",
     "StepStatus": "_workflow",
-    "TelemetryBus": "_telemetry",
+    "TelemetryBus": "_telemetry.bus",
     "Trace": "_trace",
     "TraceError": "_trace",
     "Workflow": "_workflow",

@@ -26,7 +26,7 @@ from ._declare import build_workflows
 from ._execution.executor import Executor
 from ._plugins import PluginManager, PluginRecord, Selection, scan_entry_points
 from ._routing import RoutingStrategy
-from ._telemetry import Sink, TelemetryBus
+from ._telemetry.bus import Sink, TelemetryBus
 from ._workflow import Workflow
 from .exceptions import ConfigError, ConfigProblem, PluginError, PluginValidationError
 

@@ -13,8 +13,8 @@ from ._config import ExecutorConfig
 from ._execution.executor import Executor, LocalExecutor
 from ._markers import hookimpl
 from ._routing import RoutingStrategy, builtin_strategies
-from ._telemetry import Sink
-from ._telemetry_builtin import BUILTIN_SINKS, build_sinks
+from ._telemetry.builtin import BUILTIN_SINKS, build_sinks
+from ._telemetry.bus import Sink
 
 __all__ = ["BUILTIN_SINKS", "BuiltinPlugin"]
 

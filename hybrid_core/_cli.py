@@ -23,7 +23,7 @@ import hybrid_core
 
 from ._config import Config, find_config, load_config
 from ._system import Hybrid
-from ._telemetry import Sink
+from ._telemetry.bus import Sink
 from .exceptions import ConfigError, HybridCoreError
 
 F = TypeVar("F", bound=Callable[..., Any])

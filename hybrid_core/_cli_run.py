@@ -28,8 +28,8 @@ from ._cli import (
     handle_errors,
 )
 from ._system import Hybrid
-from ._telemetry import Event
-from ._telemetry_jsonl import JsonlSink
+from ._telemetry.bus import Event
+from ._telemetry.jsonl import JsonlSink
 from ._visual import to_dot, to_mermaid
 from ._workflow import RunResult, RunStatus, Workflow
 from .exceptions import describe_error

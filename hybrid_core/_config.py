@@ -20,7 +20,7 @@ import attrs
 from ._compose import Composed, compose_file, join_key
 from ._core.util import close_matches
 from ._router import RoutingPolicy
-from ._telemetry_builtin import check_settings
+from ._telemetry.builtin import check_settings
 from .exceptions import ConfigError, ConfigProblem
 
 __all__ = ["Config", "ExecutorConfig", "PluginsConfig", "find_config", "load_config"]

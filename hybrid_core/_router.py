@@ -37,7 +37,7 @@ from ._router_call import Caller, WorkflowRunner
 from ._router_decision import Choice, Decision, normalise
 from ._router_policy import RetryBudget, RoutingPolicy, backoff, is_available
 from ._routing import PriorityStrategy, RouteRequest, RoutingStrategy
-from ._telemetry import TelemetryBus
+from ._telemetry.bus import TelemetryBus
 from .exceptions import (
     AllProvidersFailed,
     ContextError,

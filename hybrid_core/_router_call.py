@@ -22,7 +22,7 @@ from ._core.resources import Pool, ResourcePools
 from ._execution.executor import Call, Executor
 from ._router_policy import RoutingPolicy, settle
 from ._routing import HALF_OPEN, ProviderStats
-from ._telemetry import TelemetryBus
+from ._telemetry.bus import TelemetryBus
 from .exceptions import DeadlineExceeded, EngineError, EngineTimeout, PayloadError
 
 __all__ = ["Caller", "WorkflowRunner", "bind_payload"]

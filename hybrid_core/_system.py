@@ -29,7 +29,7 @@ from ._execution.executor import Executor
 from ._plugins import PluginManager, Selection
 from ._router import Decision, Router, RoutingPolicy
 from ._routing import RoutingStrategy
-from ._telemetry import Sink, TelemetryBus
+from ._telemetry.bus import Sink, TelemetryBus
 from ._workflow import RunResult, Workflow, aresume_workflow, arun_workflow
 from .exceptions import SystemStateError, UnknownStrategyError
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import attrs
 
-from ._telemetry import Event
-from ._telemetry_jsonl import TRACE_FORMAT, TRACE_VERSION, event_from_dict
+from ._telemetry.bus import Event
+from ._telemetry.jsonl import TRACE_FORMAT, TRACE_VERSION, event_from_dict
 from ._trace_spans import Span, SpanBuilder
 from .exceptions import HybridCoreError
 

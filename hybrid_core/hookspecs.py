@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ._execution.executor import Executor
     from ._routing import RoutingStrategy
     from ._system import Hybrid
-    from ._telemetry import Sink
+    from ._telemetry.bus import Sink
 
 __all__ = [
     "hybrid_engines",

@@ -15,7 +15,7 @@ from typing import Any
 from ._core.records import Engine
 from ._markers import hookimpl
 from ._system import Hybrid
-from ._telemetry import InMemorySink, Sink
+from ._telemetry.bus import InMemorySink, Sink
 
 __all__ = ["InMemorySink", "make_engine", "make_plugin", "make_system"]
 

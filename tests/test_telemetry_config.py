@@ -9,8 +9,8 @@ import pytest
 
 from hybrid_core import ConfigError, Hybrid, InMemorySink, LoguruSink, load_config
 from hybrid_core._config import config_from_mapping
-from hybrid_core._telemetry_builtin import build_sinks
-from hybrid_core._telemetry_jsonl import JsonlSink
+from hybrid_core._telemetry.builtin import build_sinks
+from hybrid_core._telemetry.jsonl import JsonlSink
 
 
 def problems(telemetry: dict[str, Any]) -> list[str]:

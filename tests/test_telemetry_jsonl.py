@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from hybrid_core import Engine, Event, ExecutionContext, Hybrid, TelemetryBus
-from hybrid_core._telemetry_jsonl import JsonlSink, event_from_dict
+from hybrid_core._telemetry.jsonl import JsonlSink, event_from_dict
 from hybrid_core._trace import read_trace
 from hybrid_core.testing import make_plugin
 

@@ -18,7 +18,7 @@ from ._step import Runtime, Step
 
 if TYPE_CHECKING:
     from .._core.context import ExecutionContext
-    from .._telemetry import TelemetryBus
+    from .._telemetry.bus import TelemetryBus
 
 __all__ = ["OnStep", "arollback", "hook_offer", "settle"]
 

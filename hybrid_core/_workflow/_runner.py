@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from .._core.context import ExecutionContext
 from .._execution.executor import Call, Executor
-from .._telemetry import TelemetryBus
+from .._telemetry.bus import TelemetryBus
 from ..exceptions import Halt, StepTimeout, describe_error
 from ._definition import Workflow
 from ._outcome import RunResult, StepRecord, StepStatus

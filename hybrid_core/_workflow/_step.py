@@ -22,7 +22,7 @@ from ._signature import Signature
 if TYPE_CHECKING:
     from .._core.context import ExecutionContext
     from .._execution.executor import Executor
-    from .._telemetry import TelemetryBus
+    from .._telemetry.bus import TelemetryBus
     from ._definition import Workflow
     from ._outcome import RunResult, StepRecord
 

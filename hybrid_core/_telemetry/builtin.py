@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._core.log import logger
-from ._core.util import close_matches
-from ._telemetry import InMemorySink, LoguruSink, Sink
+from .._core.log import logger
+from .._core.util import close_matches
+from .bus import InMemorySink, LoguruSink, Sink
 
 __all__ = ["BUILTIN_SINKS", "build_sinks", "check_settings"]
 
@@ -136,7 +136,7 @@ def build_sinks(telemetry: Mapping[str, Any]) -> list[Sink]:
 
 def _build(name: str, options: Mapping[str, Any]) -> Sink:
     if name == "jsonl":
-        from ._telemetry_jsonl import JsonlSink
+        from .jsonl import JsonlSink
 
         return JsonlSink(
             options["path"],

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
-from ._core.context import ExecutionContext
-from ._core.log import logger
+from .._core.context import ExecutionContext
+from .._core.log import logger
 
 if TYPE_CHECKING:
-    from ._telemetry_queue import EventQueue
+    from .queue import EventQueue
 
 __all__ = [
     "REMOTE",
@@ -157,7 +157,7 @@ class TelemetryBus:
             self._order = (*self._order, sink)
             self._split()
             if self._queued and self._queue is None:
-                from ._telemetry_queue import EventQueue
+                from .queue import EventQueue
 
                 self._queue = EventQueue(self._capacity, lambda: self._queued, self._report)
 

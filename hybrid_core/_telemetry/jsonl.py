@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from ._telemetry import Event
+from .bus import Event
 
 __all__ = ["TRACE_FORMAT", "TRACE_VERSION", "JsonlSink", "event_from_dict", "event_line"]
 
@@ -138,7 +138,7 @@ class JsonlSink:
         self._part += 1
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = self.path.open("w", encoding="utf-8", buffering=1 << 16)
-        from . import __version__
+        from .. import __version__
 
         header = {
             "format": TRACE_FORMAT,

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ._telemetry import Event, Sink
+    from .bus import Event, Sink
 
 __all__ = ["EventQueue"]
 
