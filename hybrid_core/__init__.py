@@ -70,10 +70,10 @@ if TYPE_CHECKING:
     from ._core.resources import Pool, ResourcePools
     from ._execution.executor import Call, Executor, LocalExecutor
     from ._plugins import PluginRecord
-    from ._router import Router
-    from ._router_decision import Decision
-    from ._router_policy import RoutingPolicy
-    from ._routing import (
+    from ._routing.decision import Decision
+    from ._routing.policy import RoutingPolicy
+    from ._routing.router import Router
+    from ._routing.strategies import (
         LeastLoadedStrategy,
         PerformanceStrategy,
         PriorityStrategy,
@@ -116,7 +116,7 @@ _LAZY: dict[str, str] = {
     "Config": "_config",
     "Consensus": "_bridge",
     "ContinueWith": "_workflow",
-    "Decision": "_router_decision",
+    "Decision": "_routing.decision",
     "EVENTS": "_telemetry.names",
     "EVENTS_VERSION": "_telemetry.names",
     "Engine": "_core.records",
@@ -129,27 +129,27 @@ _LAZY: dict[str, str] = {
     "Hybrid": "_system",
     "InMemorySink": "_telemetry.bus",
     "JsonlSink": "_telemetry.jsonl",
-    "LeastLoadedStrategy": "_routing",
+    "LeastLoadedStrategy": "_routing.strategies",
     "LocalExecutor": "_execution.executor",
     "LoguruSink": "_telemetry.bus",
-    "PerformanceStrategy": "_routing",
+    "PerformanceStrategy": "_routing.strategies",
     "PluginRecord": "_plugins",
     "PluginsConfig": "_config",
     "Pool": "_core.resources",
-    "PriorityStrategy": "_routing",
+    "PriorityStrategy": "_routing.strategies",
     "Provider": "_core.records",
     "ProviderKind": "_core.records",
-    "ProviderStats": "_routing",
+    "ProviderStats": "_routing.strategies",
     "Registry": "_core.registry",
-    "ResourceAwareStrategy": "_routing",
+    "ResourceAwareStrategy": "_routing.strategies",
     "ResourcePools": "_core.resources",
     "RetryPolicy": "_workflow",
     "RetryStep": "_workflow",
-    "RoundRobinStrategy": "_routing",
-    "RouteRequest": "_routing",
-    "Router": "_router",
-    "RoutingPolicy": "_router_policy",
-    "RoutingStrategy": "_routing",
+    "RoundRobinStrategy": "_routing.strategies",
+    "RouteRequest": "_routing.strategies",
+    "Router": "_routing.router",
+    "RoutingPolicy": "_routing.policy",
+    "RoutingStrategy": "_routing.strategies",
     "RunResult": "_workflow",
     "RunStatus": "_workflow",
     "SKIPPED": "_workflow",

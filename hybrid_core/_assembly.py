@@ -25,7 +25,7 @@ from ._core.util import close_matches
 from ._declare import build_workflows
 from ._execution.executor import Executor
 from ._plugins import PluginManager, PluginRecord, Selection, scan_entry_points
-from ._routing import RoutingStrategy
+from ._routing.strategies import RoutingStrategy
 from ._telemetry.bus import Sink, TelemetryBus
 from ._workflow import Workflow
 from .exceptions import ConfigError, ConfigProblem, PluginError, PluginValidationError

@@ -12,7 +12,7 @@ from typing import Any
 from ._config import ExecutorConfig
 from ._execution.executor import Executor, LocalExecutor
 from ._markers import hookimpl
-from ._routing import RoutingStrategy, builtin_strategies
+from ._routing.strategies import RoutingStrategy, builtin_strategies
 from ._telemetry.builtin import BUILTIN_SINKS, build_sinks
 from ._telemetry.bus import Sink
 

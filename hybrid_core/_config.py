@@ -19,7 +19,7 @@ import attrs
 
 from ._compose import Composed, compose_file, join_key
 from ._core.util import close_matches
-from ._router import RoutingPolicy
+from ._routing.router import RoutingPolicy
 from ._telemetry.builtin import check_settings
 from .exceptions import ConfigError, ConfigProblem
 

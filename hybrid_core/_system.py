@@ -27,8 +27,8 @@ from ._core.resources import ResourcePools
 from ._core.util import close_matches
 from ._execution.executor import Executor
 from ._plugins import PluginManager, Selection
-from ._router import Decision, Router, RoutingPolicy
-from ._routing import RoutingStrategy
+from ._routing.router import Decision, Router, RoutingPolicy
+from ._routing.strategies import RoutingStrategy
 from ._telemetry.bus import Sink, TelemetryBus
 from ._workflow import RunResult, Workflow, aresume_workflow, arun_workflow
 from .exceptions import SystemStateError, UnknownStrategyError

@@ -17,7 +17,7 @@ from ._markers import hookspec
 if TYPE_CHECKING:
     from ._core.records import Engine
     from ._execution.executor import Executor
-    from ._routing import RoutingStrategy
+    from ._routing.strategies import RoutingStrategy
     from ._system import Hybrid
     from ._telemetry.bus import Sink
 

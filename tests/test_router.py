@@ -27,7 +27,7 @@ from hybrid_core import (
     UnknownCapabilityError,
     UnknownStrategyError,
 )
-from hybrid_core._routing import ProviderStats
+from hybrid_core._routing.strategies import ProviderStats
 from hybrid_core.testing import make_plugin
 
 FAST = RoutingPolicy(backoff=0.0, cooldown=0.05, retry_budget=1.0)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from ._routing import CLOSED, HALF_OPEN, OPEN, ProviderStats
+from .strategies import CLOSED, HALF_OPEN, OPEN, ProviderStats
 
 if TYPE_CHECKING:
     import random

@@ -12,8 +12,8 @@ attempts, the retry budget and the deadline allow. Then the explicit fallbacks a
 Every decision is a ``route.decision`` event with the candidates, their scores, the choice
 and the reason.
 
-This module decides and retries; one call of one provider is ``_router_call``, the policy
-and the cooldown states are ``_router_policy``, the decision record is ``_router_decision``.
+This module decides and retries; one call of one provider is ``call``, the policy
+and the cooldown states are ``policy``, the decision record is ``decision``.
 """
 
 from __future__ import annotations
@@ -26,19 +26,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import random
 
-from ._core.context import ExecutionContext
-from ._core.log import logger
-from ._core.records import Provider
-from ._core.registry import Registry
-from ._core.resources import ResourcePools
-from ._core.util import new_rng
-from ._execution.executor import Executor
-from ._router_call import Caller, WorkflowRunner
-from ._router_decision import Choice, Decision, normalise
-from ._router_policy import RetryBudget, RoutingPolicy, backoff, is_available
-from ._routing import PriorityStrategy, RouteRequest, RoutingStrategy
-from ._telemetry.bus import TelemetryBus
-from .exceptions import (
+from .._core.context import ExecutionContext
+from .._core.log import logger
+from .._core.records import Provider
+from .._core.registry import Registry
+from .._core.resources import ResourcePools
+from .._core.util import new_rng
+from .._execution.executor import Executor
+from .._telemetry.bus import TelemetryBus
+from ..exceptions import (
     AllProvidersFailed,
     ContextError,
     PayloadError,
@@ -46,6 +42,10 @@ from .exceptions import (
     UnknownCapabilityError,
     UnknownStrategyError,
 )
+from .call import Caller, WorkflowRunner
+from .decision import Choice, Decision, normalise
+from .policy import RetryBudget, RoutingPolicy, backoff, is_available
+from .strategies import PriorityStrategy, RouteRequest, RoutingStrategy
 
 __all__ = ["Decision", "Router", "RoutingPolicy"]
 
@@ -54,7 +54,7 @@ class Router(Caller):
     """Routes capability requests to providers; one per system.
 
     Calling one provider once (``call``) and the live statistics (``stats``,
-    ``all_stats``) come from :class:`~hybrid_core._router_call.Caller`.
+    ``all_stats``) come from :class:`~hybrid_core._routing.call.Caller`.
     """
 
     def __init__(

@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from ._core.records import Provider
+from .._core.records import Provider
 
 __all__ = ["Choice", "Decision", "normalise"]
 

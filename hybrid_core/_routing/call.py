@@ -1,7 +1,7 @@
 """One provider call: resources, concurrency slot, timeout, statistics, events.
 
 :class:`Caller` is the half of the router that calls a provider it is given, once; the
-other half (:class:`~hybrid_core._router.Router`) decides which provider, and retries.
+other half (:class:`~hybrid_core._routing.router.Router`) decides which provider, and retries.
 This is the hot path of every routed request, so it keeps the router's own attributes
 (``Router`` mixes it in) rather than going through a helper object per call.
 """
@@ -15,15 +15,15 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
-from ._core.context import ExecutionContext, earliest
-from ._core.records import Engine, Provider, ProviderKind
-from ._core.registry import Registry
-from ._core.resources import Pool, ResourcePools
-from ._execution.executor import Call, Executor
-from ._router_policy import RoutingPolicy, settle
-from ._routing import HALF_OPEN, ProviderStats
-from ._telemetry.bus import TelemetryBus
-from .exceptions import DeadlineExceeded, EngineError, EngineTimeout, PayloadError
+from .._core.context import ExecutionContext, earliest
+from .._core.records import Engine, Provider, ProviderKind
+from .._core.registry import Registry
+from .._core.resources import Pool, ResourcePools
+from .._execution.executor import Call, Executor
+from .._telemetry.bus import TelemetryBus
+from ..exceptions import DeadlineExceeded, EngineError, EngineTimeout, PayloadError
+from .policy import RoutingPolicy, settle
+from .strategies import HALF_OPEN, ProviderStats
 
 __all__ = ["Caller", "WorkflowRunner", "bind_payload"]
 

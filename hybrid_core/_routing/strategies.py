@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
-from ._core.context import ExecutionContext
-from ._core.records import Provider
-from ._core.util import new_rng
+from .._core.context import ExecutionContext
+from .._core.records import Provider
+from .._core.util import new_rng
 
 if TYPE_CHECKING:
     import random
 
-    from ._core.resources import ResourcePools
+    from .._core.resources import ResourcePools
 
 __all__ = [
     "LeastLoadedStrategy",
