@@ -19,7 +19,7 @@ import attrs
 
 from ._core.records import Engine, Provider, freeze_capabilities
 from ._workflow import Step, StepCall, Workflow
-from ._workflow._definition import _split
+from ._workflow.definition import _split
 from .exceptions import AllProvidersFailed, EngineError, SystemStateError
 
 __all__ = [

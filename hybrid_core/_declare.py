@@ -17,8 +17,8 @@ from ._core.records import ProviderKind
 from ._core.registry import Registry
 from ._core.util import close_matches
 from ._workflow import RetryPolicy, Step, Workflow, value
-from ._workflow._kinds import Branch, compose_step, map_step, switch_step
-from ._workflow._refs import input_ref, result_ref
+from ._workflow.kinds import Branch, compose_step, map_step, switch_step
+from ._workflow.refs import input_ref, result_ref
 from .exceptions import ConfigProblem, WorkflowDefinitionError
 
 __all__ = ["Declared", "build_workflows"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ._workflow._refs import InputRef, iter_refs
+from ._workflow.refs import InputRef, iter_refs
 
 if TYPE_CHECKING:
     from ._workflow import Step, Workflow

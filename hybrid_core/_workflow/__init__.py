@@ -1,16 +1,20 @@
-"""The workflow engine: definition, planner, runner (all private; see hybrid_core)."""
+"""The workflow engine: definition, planner, runner (all private; see hybrid_core).
+
+Imports only ``_telemetry`` and the layers below it; never ``_routing`` or ``_trace``.
+The names the layers above use most are re-exported here, the one such front.
+"""
 
 from __future__ import annotations
 
-from ._definition import Workflow
-from ._kinds import compose_step, map_step, switch_step
-from ._outcome import RunResult, RunStatus, StepRecord, StepStatus
-from ._planner import Plan, Scheduler
-from ._policy import ContinueWith, RetryPolicy, RetryStep
-from ._refs import SKIPPED, InputRef, ResultRef, Value, input_ref, result_ref, value
-from ._runner import Runner, aresume_workflow, arun_workflow
-from ._step import Runtime, Step, StepCall
-from ._sync import run_sync
+from .definition import Workflow
+from .kinds import compose_step, map_step, switch_step
+from .outcome import RunResult, RunStatus, StepRecord, StepStatus
+from .planner import Plan, Scheduler
+from .policy import ContinueWith, RetryPolicy, RetryStep
+from .refs import SKIPPED, InputRef, ResultRef, Value, input_ref, result_ref, value
+from .runner import Runner, aresume_workflow, arun_workflow
+from .step import Runtime, Step, StepCall
+from .sync import run_sync
 
 # The public spellings: ``hc.input("x")``, ``hc.result("step", "key")``.
 input = input_ref  # shadows the builtin on purpose, inside this namespace only

@@ -6,10 +6,10 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar, overload
 
 from .._core.records import check_provider_name, freeze_capabilities
-from ._kinds import Branch, compose_step, map_step, switch_step
-from ._planner import Plan, build_plan
-from ._refs import InputRef, ResultRef, Value
-from ._step import Step
+from .kinds import Branch, compose_step, map_step, switch_step
+from .planner import Plan, build_plan
+from .refs import InputRef, ResultRef, Value
+from .step import Step
 
 __all__ = ["Workflow"]
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import WorkflowInputError
 
 if TYPE_CHECKING:
-    from ._definition import Workflow
+    from .definition import Workflow
 
 __all__ = ["check_inputs", "check_options"]
 

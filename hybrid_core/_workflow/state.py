@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING, Any, cast
 from .._core.context import ExecutionContext
 from ..exceptions import Cancelled, DeadlineExceeded, Halt, StepFailed, WorkflowError
 from ..exceptions import describe_error as describe
-from ._outcome import RunResult, RunStatus, StepRecord, StepStatus
-from ._refs import SKIPPED
-from ._rollback import arollback, settle
-from ._validation import check_inputs
+from .outcome import RunResult, RunStatus, StepRecord, StepStatus
+from .refs import SKIPPED
+from .rollback import arollback, settle
+from .validation import check_inputs
 
 if TYPE_CHECKING:
-    from ._definition import Workflow
-    from ._runner import Runner
-    from ._step import Step
+    from .definition import Workflow
+    from .runner import Runner
+    from .step import Step
 
 __all__ = ["RunState"]
 

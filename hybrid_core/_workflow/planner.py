@@ -15,11 +15,11 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import CycleError, DefinitionProblem, WorkflowDefinitionError
-from ._refs import ArgPlan, InputRef, ResultRef, compile_arguments, iter_refs, resolve
+from .refs import ArgPlan, InputRef, ResultRef, compile_arguments, iter_refs, resolve
 
 if TYPE_CHECKING:
-    from ._definition import Workflow
-    from ._step import Step
+    from .definition import Workflow
+    from .step import Step
 
 __all__ = ["Plan", "Scheduler", "build_plan"]
 

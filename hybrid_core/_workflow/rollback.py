@@ -12,9 +12,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import UndoFailed, describe_error
-from ._outcome import RunResult, StepRecord, StepStatus
-from ._signature import Signature, call_hook
-from ._step import Runtime, Step
+from .outcome import RunResult, StepRecord, StepStatus
+from .signature import Signature, call_hook
+from .step import Runtime, Step
 
 if TYPE_CHECKING:
     from .._core.context import ExecutionContext

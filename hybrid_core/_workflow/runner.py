@@ -18,15 +18,15 @@ from .._core.context import ExecutionContext
 from .._execution.executor import Call, Executor
 from .._telemetry.bus import TelemetryBus
 from ..exceptions import Halt, StepTimeout, describe_error
-from ._definition import Workflow
-from ._outcome import RunResult, StepRecord, StepStatus
-from ._policy import ContinueWith, RetryStep
-from ._refs import resolve
-from ._rollback import OnStep, hook_offer
-from ._signature import call_hook
-from ._state import RunState
-from ._step import FAST_ASYNC, FAST_SYNC, Step, StepCall
-from ._validation import check_options
+from .definition import Workflow
+from .outcome import RunResult, StepRecord, StepStatus
+from .policy import ContinueWith, RetryStep
+from .refs import resolve
+from .rollback import OnStep, hook_offer
+from .signature import call_hook
+from .state import RunState
+from .step import FAST_ASYNC, FAST_SYNC, Step, StepCall
+from .validation import check_options
 
 __all__ = ["Runner", "aresume_workflow", "arun_workflow"]
 

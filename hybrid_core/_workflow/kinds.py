@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from .._execution.executor import Call
 from ..exceptions import Cancelled, Halt, StepFailed
-from ._outcome import RunResult, RunStatus
-from ._refs import SKIPPED
-from ._signature import Signature
-from ._step import Step, StepCall
+from .outcome import RunResult, RunStatus
+from .refs import SKIPPED
+from .signature import Signature
+from .step import Step, StepCall
 
 if TYPE_CHECKING:
     from .._core.context import ExecutionContext
-    from ._definition import Workflow
+    from .definition import Workflow
 
 __all__ = ["Branch", "compose_step", "map_step", "switch_step"]
 

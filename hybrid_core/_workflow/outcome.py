@@ -16,8 +16,8 @@ from ..exceptions import (
 )
 
 if TYPE_CHECKING:
-    from ._definition import Workflow
-    from ._planner import Plan
+    from .definition import Workflow
+    from .planner import Plan
 
 __all__ = ["RunResult", "RunStatus", "StepRecord", "StepStatus", "StepsView"]
 

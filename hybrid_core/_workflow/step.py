@@ -15,16 +15,16 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from ._policy import NO_RETRY, RetryPolicy
-from ._refs import InputRef, ResultRef
-from ._signature import Signature
+from .policy import NO_RETRY, RetryPolicy
+from .refs import InputRef, ResultRef
+from .signature import Signature
 
 if TYPE_CHECKING:
     from .._core.context import ExecutionContext
     from .._execution.executor import Executor
     from .._telemetry.bus import TelemetryBus
-    from ._definition import Workflow
-    from ._outcome import RunResult, StepRecord
+    from .definition import Workflow
+    from .outcome import RunResult, StepRecord
 
 __all__ = ["Runtime", "Step", "StepCall"]
 
@@ -322,7 +322,7 @@ class Step:
 
     def references(self) -> list[tuple[str, InputRef | ResultRef]]:
         """Every (argument name, reference) pair of the step, in argument order."""
-        from ._refs import iter_refs
+        from .refs import iter_refs
 
         return [(arg, ref) for arg, spec in self.arguments.items() for ref in iter_refs(spec)]
 
