@@ -54,7 +54,8 @@ from .exceptions import (
 )
 
 if TYPE_CHECKING:
-    from ._bridge import (
+    from ._bridge.capacity import ExecutionPlan
+    from ._bridge.steps import (
         Consensus,
         WorkflowProvider,
         capability_step,
@@ -62,7 +63,6 @@ if TYPE_CHECKING:
         parallel_step,
         workflow_provider,
     )
-    from ._capacity import ExecutionPlan
     from ._config import Config, ExecutorConfig, PluginsConfig, find_config, load_config
     from ._core.context import CancelToken, ExecutionContext, SharedState
     from ._core.records import Engine, Provider, ProviderKind
@@ -114,7 +114,7 @@ _LAZY: dict[str, str] = {
     "CancelToken": "_core.context",
     "Compatibility": "_core.registry",
     "Config": "_config",
-    "Consensus": "_bridge",
+    "Consensus": "_bridge.steps",
     "ContinueWith": "_workflow",
     "Decision": "_routing.decision",
     "EVENTS": "_telemetry.names",
@@ -123,7 +123,7 @@ _LAZY: dict[str, str] = {
     "Event": "_telemetry.bus",
     "EventSpec": "_telemetry.names",
     "ExecutionContext": "_core.context",
-    "ExecutionPlan": "_capacity",
+    "ExecutionPlan": "_bridge.capacity",
     "Executor": "_execution.executor",
     "ExecutorConfig": "_config",
     "Hybrid": "_system",
@@ -165,17 +165,17 @@ _LAZY: dict[str, str] = {
     "Trace": "_trace",
     "TraceError": "_trace",
     "Workflow": "_workflow",
-    "WorkflowProvider": "_bridge",
-    "capability_step": "_bridge",
-    "engine_step": "_bridge",
+    "WorkflowProvider": "_bridge.steps",
+    "capability_step": "_bridge.steps",
+    "engine_step": "_bridge.steps",
     "find_config": "_config",
     "input": "_workflow",
     "load_config": "_config",
-    "parallel_step": "_bridge",
+    "parallel_step": "_bridge.steps",
     "read_trace": "_trace",
     "result": "_workflow",
     "value": "_workflow",
-    "workflow_provider": "_bridge",
+    "workflow_provider": "_bridge.steps",
 }
 
 __all__ = [

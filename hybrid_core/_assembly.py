@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from ._bridge import WorkflowProvider
+from ._bridge.steps import WorkflowProvider
 from ._builtin import BUILTIN_SINKS, BuiltinPlugin
 from ._config import Config
 from ._core.log import logger

@@ -12,7 +12,7 @@ import importlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ._bridge import capability_step, engine_step, parallel_step
+from ._bridge.steps import capability_step, engine_step, parallel_step
 from ._core.records import ProviderKind
 from ._core.registry import Registry
 from ._core.util import close_matches

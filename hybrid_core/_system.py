@@ -16,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from ._assembly import Assembly, workflow_entry
-from ._bridge import WorkflowProvider, needs
-from ._capacity import ExecutionPlan, plan_workflow
+from ._bridge.capacity import ExecutionPlan, plan_workflow
+from ._bridge.steps import WorkflowProvider, needs
 from ._compose import compose_mapping
 from ._config import Config, config_from_composed, load_config
 from ._core.context import ExecutionContext

@@ -17,10 +17,10 @@ from typing import Any
 
 import attrs
 
-from ._bridge import _Parallel, _Pinned, _Routed
-from ._core.registry import Registry
-from ._core.resources import ResourcePools
-from ._workflow import Workflow
+from .._core.registry import Registry
+from .._core.resources import ResourcePools
+from .._workflow import Workflow
+from .steps import _Parallel, _Pinned, _Routed
 
 __all__ = ["ExecutionPlan", "plan_workflow"]
 

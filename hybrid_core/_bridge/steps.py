@@ -17,10 +17,10 @@ from typing import Any
 
 import attrs
 
-from ._core.records import Engine, Provider, freeze_capabilities
-from ._workflow import Step, StepCall, Workflow
-from ._workflow.definition import _split
-from .exceptions import AllProvidersFailed, EngineError, SystemStateError
+from .._core.records import Engine, Provider, freeze_capabilities
+from .._workflow import Step, StepCall, Workflow
+from .._workflow.definition import _split
+from ..exceptions import AllProvidersFailed, EngineError, SystemStateError
 
 __all__ = [
     "Aggregate",
