@@ -63,7 +63,7 @@ if TYPE_CHECKING:
         parallel_step,
         workflow_provider,
     )
-    from ._config import Config, ExecutorConfig, PluginsConfig, find_config, load_config
+    from ._config.load import Config, ExecutorConfig, PluginsConfig, find_config, load_config
     from ._core.context import CancelToken, ExecutionContext, SharedState
     from ._core.records import Engine, Provider, ProviderKind
     from ._core.registry import Compatibility, Registry
@@ -113,7 +113,7 @@ _LAZY: dict[str, str] = {
     "Call": "_execution.executor",
     "CancelToken": "_core.context",
     "Compatibility": "_core.registry",
-    "Config": "_config",
+    "Config": "_config.load",
     "Consensus": "_bridge.steps",
     "ContinueWith": "_workflow",
     "Decision": "_routing.decision",
@@ -125,7 +125,7 @@ _LAZY: dict[str, str] = {
     "ExecutionContext": "_core.context",
     "ExecutionPlan": "_bridge.capacity",
     "Executor": "_execution.executor",
-    "ExecutorConfig": "_config",
+    "ExecutorConfig": "_config.load",
     "Hybrid": "_system",
     "InMemorySink": "_telemetry.bus",
     "JsonlSink": "_telemetry.jsonl",
@@ -134,7 +134,7 @@ _LAZY: dict[str, str] = {
     "LoguruSink": "_telemetry.bus",
     "PerformanceStrategy": "_routing.strategies",
     "PluginRecord": "_plugins",
-    "PluginsConfig": "_config",
+    "PluginsConfig": "_config.load",
     "Pool": "_core.resources",
     "PriorityStrategy": "_routing.strategies",
     "Provider": "_core.records",
@@ -168,9 +168,9 @@ _LAZY: dict[str, str] = {
     "WorkflowProvider": "_bridge.steps",
     "capability_step": "_bridge.steps",
     "engine_step": "_bridge.steps",
-    "find_config": "_config",
+    "find_config": "_config.load",
     "input": "_workflow",
-    "load_config": "_config",
+    "load_config": "_config.load",
     "parallel_step": "_bridge.steps",
     "read_trace": "_trace",
     "result": "_workflow",

@@ -17,12 +17,12 @@ import attrs
 
 from ._bridge.steps import WorkflowProvider
 from ._builtin import BUILTIN_SINKS, BuiltinPlugin
-from ._config import Config
+from ._config.declare import build_workflows
+from ._config.load import Config
 from ._core.log import logger
 from ._core.records import Engine, ProviderKind
 from ._core.registry import Registry
 from ._core.util import close_matches
-from ._declare import build_workflows
 from ._execution.executor import Executor
 from ._plugins import PluginManager, PluginRecord, Selection, scan_entry_points
 from ._routing.strategies import RoutingStrategy

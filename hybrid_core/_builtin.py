@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._config import ExecutorConfig
+from ._config.load import ExecutorConfig
 from ._execution.executor import Executor, LocalExecutor
 from ._markers import hookimpl
 from ._routing.strategies import RoutingStrategy, builtin_strategies

@@ -21,7 +21,7 @@ from loguru import logger
 
 import hybrid_core
 
-from ._config import Config, find_config, load_config
+from ._config.load import Config, find_config, load_config
 from ._system import Hybrid
 from ._telemetry.bus import Sink
 from .exceptions import ConfigError, HybridCoreError

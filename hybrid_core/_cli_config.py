@@ -18,7 +18,7 @@ from ._cli import (
     global_options,
     handle_errors,
 )
-from ._compose import Composed, compose_mapping
+from ._config.compose import Composed, compose_mapping
 
 __all__ = ["config", "validate"]
 

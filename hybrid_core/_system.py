@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 from ._assembly import Assembly, workflow_entry
 from ._bridge.capacity import ExecutionPlan, plan_workflow
 from ._bridge.steps import WorkflowProvider, needs
-from ._compose import compose_mapping
-from ._config import Config, config_from_composed, load_config
+from ._config.compose import compose_mapping
+from ._config.load import Config, config_from_composed, load_config
 from ._core.context import ExecutionContext
 from ._core.records import Engine, Provider, ProviderKind
 from ._core.registry import Registry

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from hybrid_core import ConfigError
-from hybrid_core._compose import Composed, Origin, compose_file, compose_mapping, join_key
-from hybrid_core._config import config_from_mapping
+from hybrid_core._config.compose import Composed, Origin, compose_file, compose_mapping, join_key
+from hybrid_core._config.load import config_from_mapping
 from hybrid_core.exceptions import ConfigProblem
 
 

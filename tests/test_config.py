@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hybrid_core import ConfigError, find_config, load_config
-from hybrid_core._config import config_from_mapping
+from hybrid_core._config.load import config_from_mapping
 
 
 def test_invalid_toml_names_the_file_and_line(tmp_path: Path) -> None:

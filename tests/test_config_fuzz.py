@@ -20,8 +20,8 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from hybrid_core import ConfigError
-from hybrid_core._compose import Composed, compose_file, join_key
-from hybrid_core._config import Config, config_from_mapping
+from hybrid_core._config.compose import Composed, compose_file, join_key
+from hybrid_core._config.load import Config, config_from_mapping
 
 if sys.version_info >= (3, 11):
     import tomllib

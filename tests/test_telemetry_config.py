@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from hybrid_core import ConfigError, Hybrid, InMemorySink, LoguruSink, load_config
-from hybrid_core._config import config_from_mapping
+from hybrid_core._config.load import config_from_mapping
 from hybrid_core._telemetry.builtin import build_sinks
 from hybrid_core._telemetry.jsonl import JsonlSink
 

@@ -25,8 +25,8 @@ from typing import Any
 
 import attrs
 
-from ._core.util import close_matches
-from .exceptions import ConfigError, ConfigProblem
+from .._core.util import close_matches
+from ..exceptions import ConfigError, ConfigProblem
 
 __all__ = ["Composed", "Origin", "compose_file", "compose_mapping", "join_key"]
 

@@ -17,11 +17,11 @@ from typing import Any
 
 import attrs
 
-from ._compose import Composed, compose_file, join_key
-from ._core.util import close_matches
-from ._routing.router import RoutingPolicy
-from ._telemetry.builtin import check_settings
-from .exceptions import ConfigError, ConfigProblem
+from .._core.util import close_matches
+from .._routing.router import RoutingPolicy
+from .._telemetry.builtin import check_settings
+from ..exceptions import ConfigError, ConfigProblem
+from .compose import Composed, compose_file, join_key
 
 __all__ = ["Config", "ExecutorConfig", "PluginsConfig", "find_config", "load_config"]
 

@@ -12,14 +12,14 @@ import importlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ._bridge.steps import capability_step, engine_step, parallel_step
-from ._core.records import ProviderKind
-from ._core.registry import Registry
-from ._core.util import close_matches
-from ._workflow import RetryPolicy, Step, Workflow, value
-from ._workflow.kinds import Branch, compose_step, map_step, switch_step
-from ._workflow.refs import input_ref, result_ref
-from .exceptions import ConfigProblem, WorkflowDefinitionError
+from .._bridge.steps import capability_step, engine_step, parallel_step
+from .._core.records import ProviderKind
+from .._core.registry import Registry
+from .._core.util import close_matches
+from .._workflow import RetryPolicy, Step, Workflow, value
+from .._workflow.kinds import Branch, compose_step, map_step, switch_step
+from .._workflow.refs import input_ref, result_ref
+from ..exceptions import ConfigProblem, WorkflowDefinitionError
 
 __all__ = ["Declared", "build_workflows"]
 
