@@ -59,7 +59,7 @@ print(json.dumps(dict(cold=t1 - t0 + t3 - t2, warm=t4 - t3, engines=engines, fai
 
 SCAN = """\
 import json, time
-from hybrid_core._plugins import scan_entry_points
+from hybrid_core._plugins.manager import scan_entry_points
 t0 = time.perf_counter()
 import importlib.metadata
 t1 = time.perf_counter()
@@ -69,7 +69,7 @@ print(json.dumps(dict(scan=t2 - t0, metadata_import=t1 - t0)))
 """
 
 ENTRY_POINTS = (
-    "from hybrid_core._plugins import scan_entry_points as s; print(*(r.name for r in s()))"
+    "from hybrid_core._plugins.manager import scan_entry_points as s; print(*(r.name for r in s()))"
 )
 
 COUNT = "import importlib.metadata as m; print(len(list(m.distributions())))"

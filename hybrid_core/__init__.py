@@ -69,7 +69,7 @@ if TYPE_CHECKING:
     from ._core.registry import Compatibility, Registry
     from ._core.resources import Pool, ResourcePools
     from ._execution.executor import Call, Executor, LocalExecutor
-    from ._plugins import PluginRecord
+    from ._plugins.manager import PluginRecord
     from ._routing.decision import Decision
     from ._routing.policy import RoutingPolicy
     from ._routing.router import Router
@@ -133,7 +133,7 @@ _LAZY: dict[str, str] = {
     "LocalExecutor": "_execution.executor",
     "LoguruSink": "_telemetry.bus",
     "PerformanceStrategy": "_routing.strategies",
-    "PluginRecord": "_plugins",
+    "PluginRecord": "_plugins.manager",
     "PluginsConfig": "_config.load",
     "Pool": "_core.resources",
     "PriorityStrategy": "_routing.strategies",

@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from ._assembly import Assembly, workflow_entry
 from ._bridge.capacity import ExecutionPlan, plan_workflow
 from ._bridge.steps import WorkflowProvider, needs
 from ._config.compose import compose_mapping
@@ -26,7 +25,8 @@ from ._core.registry import Registry
 from ._core.resources import ResourcePools
 from ._core.util import close_matches
 from ._execution.executor import Executor
-from ._plugins import PluginManager, Selection
+from ._plugins.assembly import Assembly, workflow_entry
+from ._plugins.manager import PluginManager, Selection
 from ._routing.router import Decision, Router, RoutingPolicy
 from ._routing.strategies import RoutingStrategy
 from ._telemetry.bus import Sink, TelemetryBus

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hybrid_core._plugins import ENV_VAR, scan_entry_points
+from hybrid_core._plugins.manager import ENV_VAR, scan_entry_points
 
 
 @pytest.fixture(autouse=True)

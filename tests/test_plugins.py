@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from hybrid_core import Hybrid, PluginError
-from hybrid_core._plugins import scan_entry_points
+from hybrid_core._plugins.manager import scan_entry_points
 
 InstallPlugin = Callable[..., Any]
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._config.load import ExecutorConfig
-from ._execution.executor import Executor, LocalExecutor
-from ._markers import hookimpl
-from ._routing.strategies import RoutingStrategy, builtin_strategies
-from ._telemetry.builtin import BUILTIN_SINKS, build_sinks
-from ._telemetry.bus import Sink
+from .._config.load import ExecutorConfig
+from .._execution.executor import Executor, LocalExecutor
+from .._markers import hookimpl
+from .._routing.strategies import RoutingStrategy, builtin_strategies
+from .._telemetry.builtin import BUILTIN_SINKS, build_sinks
+from .._telemetry.bus import Sink
 
 __all__ = ["BUILTIN_SINKS", "BuiltinPlugin"]
 

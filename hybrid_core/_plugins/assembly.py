@@ -15,20 +15,20 @@ from typing import Any
 
 import attrs
 
-from ._bridge.steps import WorkflowProvider
-from ._builtin import BUILTIN_SINKS, BuiltinPlugin
-from ._config.declare import build_workflows
-from ._config.load import Config
-from ._core.log import logger
-from ._core.records import Engine, ProviderKind
-from ._core.registry import Registry
-from ._core.util import close_matches
-from ._execution.executor import Executor
-from ._plugins import PluginManager, PluginRecord, Selection, scan_entry_points
-from ._routing.strategies import RoutingStrategy
-from ._telemetry.bus import Sink, TelemetryBus
-from ._workflow import Workflow
-from .exceptions import ConfigError, ConfigProblem, PluginError, PluginValidationError
+from .._bridge.steps import WorkflowProvider
+from .._config.declare import build_workflows
+from .._config.load import Config
+from .._core.log import logger
+from .._core.records import Engine, ProviderKind
+from .._core.registry import Registry
+from .._core.util import close_matches
+from .._execution.executor import Executor
+from .._routing.strategies import RoutingStrategy
+from .._telemetry.bus import Sink, TelemetryBus
+from .._workflow import Workflow
+from ..exceptions import ConfigError, ConfigProblem, PluginError, PluginValidationError
+from .builtin import BUILTIN_SINKS, BuiltinPlugin
+from .manager import PluginManager, PluginRecord, Selection, scan_entry_points
 
 __all__ = ["Assembly", "workflow_entry"]
 

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import pluggy
 
-from . import hookspecs
-from ._core.util import close_matches
-from ._markers import PROJECT
-from .exceptions import (
+from .. import hookspecs
+from .._core.util import close_matches
+from .._markers import PROJECT
+from ..exceptions import (
     PluginError,
     PluginHookError,
     PluginLoadError,
