@@ -87,8 +87,8 @@ if TYPE_CHECKING:
     from ._telemetry.bus import Event, InMemorySink, LoguruSink, Sink, TelemetryBus
     from ._telemetry.jsonl import JsonlSink
     from ._telemetry.names import EVENTS, EVENTS_VERSION, EventSpec
-    from ._trace import Trace, TraceError, read_trace
-    from ._trace_spans import Span, SpanBuilder
+    from ._trace.reader import Trace, TraceError, read_trace
+    from ._trace.spans import Span, SpanBuilder
     from ._workflow import (
         SKIPPED,
         ContinueWith,
@@ -155,15 +155,15 @@ _LAZY: dict[str, str] = {
     "SKIPPED": "_workflow",
     "SharedState": "_core.context",
     "Sink": "_telemetry.bus",
-    "Span": "_trace_spans",
-    "SpanBuilder": "_trace_spans",
+    "Span": "_trace.spans",
+    "SpanBuilder": "_trace.spans",
     "Step": "_workflow",
     "StepCall": "_workflow",
     "StepRecord": "_workflow",
     "StepStatus": "_workflow",
     "TelemetryBus": "_telemetry.bus",
-    "Trace": "_trace",
-    "TraceError": "_trace",
+    "Trace": "_trace.reader",
+    "TraceError": "_trace.reader",
     "Workflow": "_workflow",
     "WorkflowProvider": "_bridge.steps",
     "capability_step": "_bridge.steps",
@@ -172,7 +172,7 @@ _LAZY: dict[str, str] = {
     "input": "_workflow",
     "load_config": "_config.load",
     "parallel_step": "_bridge.steps",
-    "read_trace": "_trace",
+    "read_trace": "_trace.reader",
     "result": "_workflow",
     "value": "_workflow",
     "workflow_provider": "_bridge.steps",

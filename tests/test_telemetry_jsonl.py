@@ -10,7 +10,7 @@ import pytest
 
 from hybrid_core import Engine, Event, ExecutionContext, Hybrid, TelemetryBus
 from hybrid_core._telemetry.jsonl import JsonlSink, event_from_dict
-from hybrid_core._trace import read_trace
+from hybrid_core._trace.reader import read_trace
 from hybrid_core.testing import make_plugin
 
 

@@ -88,8 +88,8 @@ def test_the_timeline_shows_steps_calls_decisions_and_the_critical_path(tmp_path
 
 
 def test_a_recorded_run_carries_its_dependency_graph(tmp_path: Path) -> None:
-    from hybrid_core._trace import read_trace
-    from hybrid_core._trace_html import trace_data
+    from hybrid_core._trace.html import trace_data
+    from hybrid_core._trace.reader import read_trace
 
     path = tmp_path / "t.jsonl"
     record(path)

@@ -11,7 +11,7 @@ import pytest
 import hybrid_core as hc
 from hybrid_core import Engine, Event, Hybrid, RoutingPolicy
 from hybrid_core._telemetry.jsonl import JsonlSink, event_line
-from hybrid_core._trace import TraceError, build_trace, critical_path, read_trace
+from hybrid_core._trace.reader import TraceError, build_trace, critical_path, read_trace
 from hybrid_core.testing import make_plugin
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import hybrid_core as hc
 from hybrid_core import Engine, Event, ExecutionContext, Hybrid, InMemorySink, RoutingPolicy
-from hybrid_core._trace_spans import Span, SpanBuilder, derive_span_id
+from hybrid_core._trace.spans import Span, SpanBuilder, derive_span_id
 from hybrid_core.testing import make_plugin
 
 

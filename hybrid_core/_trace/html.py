@@ -1,7 +1,7 @@
 """The HTML view of a trace: one self-contained page, no network needed to view it.
 
 The page carries the trace as a JSON block plus an inline stylesheet and script (see
-:mod:`._trace_assets`); the script builds the zoomable timeline, the details panel
+:mod:`.assets`); the script builds the zoomable timeline, the details panel
 (click a row or a graph node) and one workflow graph per run, coloured by outcome.
 Opening ``page.html#span=<id>`` selects that span; ``#view=<from>,<to>`` (milliseconds)
 opens zoomed in.
@@ -14,9 +14,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ._trace import Trace, critical_path
-from ._trace_assets import CSS, SCRIPT
-from ._trace_spans import Span
+from .assets import CSS, SCRIPT
+from .reader import Trace, critical_path
+from .spans import Span
 
 __all__ = ["render_html", "trace_data"]
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import attrs
 
-from ._telemetry.bus import Event
-from ._telemetry.jsonl import TRACE_FORMAT, TRACE_VERSION, event_from_dict
-from ._trace_spans import Span, SpanBuilder
-from .exceptions import HybridCoreError
+from .._telemetry.bus import Event
+from .._telemetry.jsonl import TRACE_FORMAT, TRACE_VERSION, event_from_dict
+from ..exceptions import HybridCoreError
+from .spans import Span, SpanBuilder
 
 __all__ = [
     "Trace",

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ._trace import Trace, critical_path, format_duration
-from ._trace_spans import Span
+from .reader import Trace, critical_path, format_duration
+from .spans import Span
 
 __all__ = ["problems_text", "render_timeline"]
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import attrs
 
-from ._telemetry.bus import REMOTE, Event, Lineage
+from .._telemetry.bus import REMOTE, Event, Lineage
 
 __all__ = ["Span", "SpanBuilder", "derive_span_id"]
 
