@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hybrid_core._cli_trace import explain
+from hybrid_core._cli.trace import explain
 
 PLUGIN = """
 import hybrid_core

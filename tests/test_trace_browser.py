@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from test_trace_cli import record
 
-from hybrid_core._cli_trace import trace
+from hybrid_core._cli.trace import trace
 
 CHROMIUM = next(
     (

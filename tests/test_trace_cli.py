@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import hybrid_core as hc
 from hybrid_core import Engine, Hybrid, RoutingPolicy
-from hybrid_core._cli_trace import trace
+from hybrid_core._cli.trace import trace
 from hybrid_core._telemetry.jsonl import JsonlSink
 from hybrid_core.testing import make_plugin
 

@@ -11,10 +11,10 @@ import threading
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
+from hybrid_core._cli.visual import to_dot, to_mermaid
 from hybrid_core._core.context import CancelToken, ExecutionContext
 from hybrid_core._execution.executor import Call, LocalExecutor
 from hybrid_core._telemetry.bus import Event, InMemorySink, TelemetryBus
-from hybrid_core._visual import to_dot, to_mermaid
 from hybrid_core._workflow import (
     SKIPPED,
     ContinueWith,

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._cli import UsageFailure, _emit_json, _options, _system, _table, global_options, handle_errors
+from .main import UsageFailure, _emit_json, _options, _system, _table, global_options, handle_errors
 
 if TYPE_CHECKING:
-    from ._trace.reader import Trace
-    from ._trace.spans import Span
+    from .._trace.reader import Trace
+    from .._trace.spans import Span
 
 __all__ = ["explain", "trace"]
 
@@ -52,7 +52,7 @@ def _span_dict(span: Span, marked: set[str]) -> dict[str, Any]:
 
 
 def _trace_json(found: Trace) -> dict[str, Any]:
-    from ._trace.reader import critical_path
+    from .._trace.reader import critical_path
 
     marked = critical_path(found)
     return {
@@ -91,9 +91,9 @@ def trace(
       hybrid trace run.jsonl --html run.html
     """
     # The trace modules load with this verb, not with every 'hybrid' command.
-    from ._trace.html import render_html
-    from ._trace.reader import read_trace
-    from ._trace.text import problems_text, render_timeline
+    from .._trace.html import render_html
+    from .._trace.reader import read_trace
+    from .._trace.text import problems_text, render_timeline
 
     opts = _options()
     found = read_trace(*files)

@@ -21,10 +21,10 @@ from loguru import logger
 
 import hybrid_core
 
-from ._config.load import Config, find_config, load_config
-from ._system import Hybrid
-from ._telemetry.bus import Sink
-from .exceptions import ConfigError, HybridCoreError
+from .._config.load import Config, find_config, load_config
+from .._system import Hybrid
+from .._telemetry.bus import Sink
+from ..exceptions import ConfigError, HybridCoreError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -172,9 +172,9 @@ class _Verbs(click.Group):
     """
 
     LAZY: ClassVar[dict[str, str]] = {
-        "run": "_cli_run", "graph": "_cli_run", "plan": "_cli_run",
-        "validate": "_cli_config", "config": "_cli_config",
-        "trace": "_cli_trace", "explain": "_cli_trace",
+        "run": "run", "graph": "run", "plan": "run",
+        "validate": "config", "config": "config",
+        "trace": "trace", "explain": "trace",
     }  # fmt: skip
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -184,7 +184,7 @@ class _Verbs(click.Group):
         if cmd_name in self.LAZY and cmd_name not in self.commands:
             import importlib
 
-            module = importlib.import_module(f"hybrid_core.{self.LAZY[cmd_name]}")
+            module = importlib.import_module(f"hybrid_core._cli.{self.LAZY[cmd_name]}")
             self.add_command(getattr(module, cmd_name))
         return super().get_command(ctx, cmd_name)
 
@@ -311,7 +311,7 @@ def doctor() -> None:
 
 def _diagnose(system: Hybrid, config_path: Path | None) -> dict[str, Any]:
     failed = [r.to_dict() for r in system.failures]
-    from ._core.records import ProviderKind
+    from .._core.records import ProviderKind
 
     gaps = [
         f"workflow {p.name!r}: {gap}"

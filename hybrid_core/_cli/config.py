@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from ._cli import (
+from .._config.compose import Composed, compose_mapping
+from .main import (
     EXIT_FAILED,
     EXIT_OK,
     _config,
@@ -18,7 +19,6 @@ from ._cli import (
     global_options,
     handle_errors,
 )
-from ._config.compose import Composed, compose_mapping
 
 __all__ = ["config", "validate"]
 

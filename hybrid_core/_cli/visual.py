@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ._workflow.refs import InputRef, iter_refs
+from .._workflow.refs import InputRef, iter_refs
 
 if TYPE_CHECKING:
-    from ._workflow import Step, Workflow
+    from .._workflow import Step, Workflow
 
 __all__ = ["to_dot", "to_mermaid"]
 

@@ -17,7 +17,12 @@ from typing import Any
 
 import click
 
-from ._cli import (
+from .._system import Hybrid
+from .._telemetry.bus import Event
+from .._telemetry.jsonl import JsonlSink
+from .._workflow import RunResult, RunStatus, Workflow
+from ..exceptions import describe_error
+from .main import (
     EXIT_FAILED,
     EXIT_OK,
     UsageFailure,
@@ -27,12 +32,7 @@ from ._cli import (
     global_options,
     handle_errors,
 )
-from ._system import Hybrid
-from ._telemetry.bus import Event
-from ._telemetry.jsonl import JsonlSink
-from ._visual import to_dot, to_mermaid
-from ._workflow import RunResult, RunStatus, Workflow
-from .exceptions import describe_error
+from .visual import to_dot, to_mermaid
 
 __all__ = ["graph", "plan", "run"]
 
