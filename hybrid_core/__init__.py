@@ -13,6 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import hookspecs
+from ._markers import VERSION as __version__
 from ._markers import hookimpl
 from .exceptions import (
     AllProvidersFailed,
@@ -105,8 +106,6 @@ if TYPE_CHECKING:
         result,
         value,
     )
-
-__version__ = "0.1.0"
 
 # Public name -> the private module that defines it, imported on first access.
 _LAZY: dict[str, str] = {

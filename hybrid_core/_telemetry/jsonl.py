@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from .._markers import VERSION
 from .bus import Event
 
 __all__ = ["TRACE_FORMAT", "TRACE_VERSION", "JsonlSink", "event_from_dict", "event_line"]
@@ -138,15 +139,13 @@ class JsonlSink:
         self._part += 1
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = self.path.open("w", encoding="utf-8", buffering=1 << 16)
-        from .. import __version__
-
         header = {
             "format": TRACE_FORMAT,
             "version": TRACE_VERSION,
             "recording": self.recording,
             "part": self._part,
             "created": time.time(),
-            "hybrid_core": __version__,
+            "hybrid_core": VERSION,
         }
         line = json.dumps(header, separators=(",", ":")) + "\n"
         self._file.write(line)
