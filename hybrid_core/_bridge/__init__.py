@@ -1,5 +1,5 @@
-"""The bridge: engines and capabilities as workflow steps, workflows as providers.
+"""The bridge: engines and capabilities as workflow steps, workflows as providers, and
+capacity plans (what a workflow will ask of the pools, read before it runs).
 
-Also reads a workflow before it runs (capacity plans). Imports ``_workflow``, ``_routing``,
-``_trace`` and the layers below them.
+May import ``_workflow``, ``_routing``, ``_trace`` and the layers below them.
 """

@@ -1,4 +1,5 @@
-"""The declarative layer: finding, composing and checking configuration files.
+"""The declarative layer: finding, composing and checking configuration files, and
+building the workflows they declare.
 
-Also builds the workflows declared in TOML. Imports ``_bridge`` and the layers below it.
+May import ``_bridge`` and the layers below it.
 """

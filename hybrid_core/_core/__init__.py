@@ -1,4 +1,5 @@
 """The core records: engines and providers, the execution context, the registry, pools.
 
-The lowest layer of the package: it imports only ``exceptions`` and ``_markers``.
+The lowest subpackage: it may import only the leaves (``hookspecs``, ``exceptions``,
+``_markers``).
 """

@@ -1,4 +1,5 @@
 """Plugins: entry points and the pluggy manager, the built-in plugin, system assembly.
 
-Imports ``_config`` and the layers below it; only ``_system`` and the CLI sit above.
+May import ``_config`` and the layers below it; above it sit only ``_system``, the
+public modules and the CLI.
 """

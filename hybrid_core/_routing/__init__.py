@@ -1,4 +1,4 @@
 """Routing: the strategies, their live statistics, and the router that calls providers.
 
-Imports only ``_telemetry`` and the layers below it; never ``_workflow`` or ``_trace``.
+May import ``_telemetry`` and the layers below it, not its peers ``_workflow``, ``_trace``.
 """

@@ -1,4 +1,4 @@
 """Telemetry: the event bus, the sink queue, the built-in sinks, the documented names.
 
-Imports only ``_execution``, ``_core`` and the leaf modules; every layer above emits through it.
+May import ``_execution``, ``_core`` and the leaves; every layer above emits through it.
 """

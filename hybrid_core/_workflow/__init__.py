@@ -1,6 +1,6 @@
 """The workflow engine: definition, planner, runner (all private; see hybrid_core).
 
-Imports only ``_telemetry`` and the layers below it; never ``_routing`` or ``_trace``.
+May import ``_telemetry`` and the layers below it, not its peers ``_routing``, ``_trace``.
 The names the layers above use most are re-exported here, the one such front.
 """
 
