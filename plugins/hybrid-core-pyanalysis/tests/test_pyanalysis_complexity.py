@@ -7,6 +7,7 @@ import textwrap
 
 import hybrid_core_pyast
 import pytest
+from hybrid_core_pyast.complexity_cases import CASES as COMMON_CASES
 from radon.complexity import add_inner_blocks, cc_rank, cc_visit
 from radon.visitors import Function
 
@@ -32,31 +33,9 @@ def score(source: str) -> int:
 # Counted by hand with radon's rules: 1, plus 1 per if/elif, loop (and its else), except
 # handler, try-else, extra and/or operand, comprehension clause, conditional expression,
 # assert and match case (less one when any case is a bare wildcard or capture).
-CASES = {
-    "straight line": ("def f(x):\n    y = x + 1\n    return y\n", 1),
-    "if elif else": (
-        """
-        def f(x):
-            if x > 1:
-                return 1
-            elif x < 0:
-                return -1
-            else:
-                return 0
-        """,
-        3,
-    ),
-    "for with else": ("def f(xs):\n    for x in xs:\n        pass\n    else:\n        pass\n", 3),
-    "while without else": ("def f(x):\n    while x:\n        x -= 1\n", 2),
-    "async for and async with": (
-        """
-        async def f(xs):
-            async with xs:
-                async for x in xs:
-                    pass
-        """,
-        2,
-    ),
+# Shared with hybrid-core-pyast (COMMON_CASES), plus the one case of this table where
+# radon's count differs from pyast's.
+OWN_CASES = {
     "two handlers and a try-else; finally adds nothing": (
         """
         def f():
@@ -73,62 +52,8 @@ CASES = {
         """,
         4,
     ),
-    "with adds nothing": ("def f(m):\n    with m as a, m as b:\n        pass\n", 1),
-    "each extra operand of and/or": ("def f(a, b, c, d):\n    return a and b and c or d\n", 4),
-    "comprehension fors and ifs": (
-        "def f(xs):\n    return [x for x in xs if x if x > 1 for _ in x]\n",
-        5,
-    ),
-    "generator, set and dict comprehensions": (
-        """
-        def f(xs):
-            a = {x for x in xs}
-            b = {x: x for x in xs if x}
-            return sum(x for x in xs), a, b
-        """,
-        5,
-    ),
-    "conditional expression": ("def f(a):\n    return 1 if a else 2\n", 2),
-    "assert": ("def f(a):\n    assert a, 'a is required'\n", 2),
-    "match with a trailing wildcard": (
-        """
-        def f(v):
-            match v:
-                case 1:
-                    pass
-                case "s" | "t":
-                    pass
-                case _:
-                    pass
-        """,
-        3,
-    ),
-    "match without a wildcard": (
-        """
-        def f(v):
-            match v:
-                case 1:
-                    pass
-                case [x, *_]:
-                    pass
-        """,
-        3,
-    ),
-    "lambdas count towards their function": (
-        "def f(xs):\n    return sorted(xs, key=lambda x: x if x else 0)\n",
-        2,
-    ),
-    "break and continue add nothing": (
-        """
-        def f(xs):
-            for x in xs:
-                if x:
-                    continue
-                break
-        """,
-        3,
-    ),
 }
+CASES = {**COMMON_CASES, **OWN_CASES}
 
 
 @pytest.mark.parametrize(("source", "expected"), CASES.values(), ids=CASES.keys())
