@@ -1,6 +1,6 @@
 """One run's state and bookkeeping: records, readiness, workers, stopping, the final result.
 
-The runner (:mod:`._runner`) adds the per-step hot loop on top. Every final status of a
+The runner (:mod:`.runner`) adds the per-step hot loop on top. Every final status of a
 step passes through :meth:`RunState.settle_record`, the run's one reporting point.
 """
 
