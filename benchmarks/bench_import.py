@@ -29,7 +29,7 @@ TARGET = 1.25
 DEPS = "asyncio, pluggy, attrs, loguru"
 CORE = "hybrid_core"
 CLI_DEPS = f"{DEPS}, click"
-CLI = "hybrid_core, hybrid_core._cli.main"
+CLI = "hybrid_core, hybrid_core._cli.app"
 BARE = "pass"
 # What a host pays once it uses the system: the package's public names load lazily.
 FULL = "hybrid_core (then Hybrid, Workflow, capability_step)"

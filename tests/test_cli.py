@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -123,3 +126,30 @@ def test_global_options_work_after_the_verb_and_help_has_examples() -> None:
     for verb in ("plugins", "capabilities", "doctor"):
         help_text = run_hybrid(verb, "--help").stdout
         assert "Example" in help_text and "--config" in help_text
+
+
+def test_python_dash_m_and_the_console_script_run_the_same_command() -> None:
+    """``python -m hybrid_core`` (the README's first command) and the ``hybrid`` script."""
+    version = importlib.metadata.version("hybrid-core")
+    result = subprocess.run(
+        [sys.executable, "-m", "hybrid_core", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, f"hybrid, version {version}")
+    (script,) = importlib.metadata.entry_points(group="console_scripts", name="hybrid")
+    assert script.value == "hybrid_core._cli:main"
+    probe = (
+        "import sys, importlib.metadata as md\n"
+        "(ep,) = md.entry_points(group='console_scripts', name='hybrid')\n"
+        "import hybrid_core._cli.visual\n"
+        "assert 'click' not in sys.modules, 'a sibling of the CLI imported click'\n"
+        "assert callable(ep.load())\n"
+        "print('ok')\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert loaded.stdout.strip() == "ok", loaded.stderr

@@ -31,7 +31,7 @@ def test_documented_signatures_match_the_specs() -> None:
 def test_cli_doc_covers_every_verb() -> None:
     import click
 
-    from hybrid_core._cli.main import cli
+    from hybrid_core._cli.app import cli
 
     text = (DOCS / "cli.md").read_text()
     for verb in cli.list_commands(click.Context(cli)):  # type: ignore[attr-defined]

@@ -11,8 +11,6 @@ a later row; units in one row are independent of each other.
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -152,7 +150,7 @@ def test_type_checking_imports_and_imports_down_are_allowed() -> None:
         "    pass\n"
         "except ImportError:\n"
         "    if TYPE_CHECKING:\n"
-        "        from .._cli.main import cli\n"
+        "        from .._cli.app import cli\n"
         "    from .._core import util\n"
     )
     assert violations(source, "hybrid_core._telemetry", is_package=True) == []
@@ -162,15 +160,3 @@ def test_type_checking_imports_and_imports_down_are_allowed() -> None:
         (7, "hybrid_core.exceptions.HybridCoreError"),
         (13, "hybrid_core._core.util"),
     ]
-
-
-def test_python_dash_m_runs_the_command_line() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "hybrid_core", "--version"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"hybrid, version {hybrid_core.__version__}"

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from .._config.compose import Composed, compose_mapping
-from .main import (
+from .app import (
     EXIT_FAILED,
     EXIT_OK,
     _config,

@@ -22,7 +22,7 @@ from .._telemetry.bus import Event
 from .._telemetry.jsonl import JsonlSink
 from .._workflow import RunResult, RunStatus, Workflow
 from ..exceptions import describe_error
-from .main import (
+from .app import (
     EXIT_FAILED,
     EXIT_OK,
     UsageFailure,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .main import UsageFailure, _emit_json, _options, _system, _table, global_options, handle_errors
+from .app import UsageFailure, _emit_json, _options, _system, _table, global_options, handle_errors
 
 if TYPE_CHECKING:
     from .._trace.reader import Trace
