@@ -5,8 +5,8 @@ from __future__ import annotations
 import pluggy
 
 PROJECT = "hybrid_core"
-# ``hybrid_core.__version__``, kept in this leaf so that any layer can read it without
-# importing the package's front (the same number as in pyproject.toml).
+# The one place the version is written: ``hybrid_core.__version__`` and pyproject.toml
+# read it from here, and so can any layer without importing the package's front.
 VERSION = "0.1.0"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
