@@ -75,7 +75,7 @@ class LocalExecutor:
     """The embedded default: a bounded thread pool, and worker processes on request.
 
     Pools start on first use, so a system that never runs blocking work starts no thread
-    and no process. Process calls honour :attr:`Call.affinity` (see ``_Workers``).
+    and no process. Process calls honour :attr:`Call.affinity` (see :class:`.workers.Workers`).
     """
 
     def __init__(

@@ -1,5 +1,4 @@
 """Plugins: entry points and the pluggy manager, the built-in plugin, system assembly.
 
-May import ``_config`` and the layers below it; above it sit only ``_system``, the
-public modules and the CLI.
+May import ``_config`` and the layers below it.
 """

@@ -12,8 +12,8 @@ attempts, the retry budget and the deadline allow. Then the explicit fallbacks a
 Every decision is a ``route.decision`` event with the candidates, their scores, the choice
 and the reason.
 
-This module decides and retries; one call of one provider is ``call``, the policy
-and the cooldown states are ``policy``, the decision record is ``decision``.
+This module decides and retries; one call of one provider is :mod:`.call`, the policy
+and the cooldown states are :mod:`.policy`, the decision record is :mod:`.decision`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The workflow engine: definition, planner, runner (all private; see hybrid_core).
 
 May import ``_telemetry`` and the layers below it, not its peers ``_routing``, ``_trace``.
-The names the layers above use most are re-exported here, the one such front.
+Unlike the other subpackages, it re-exports here the names the layers above use most.
 """
 
 from __future__ import annotations
