@@ -69,3 +69,14 @@ def test_find_config_searches_upward(tmp_path: Path) -> None:
     assert load_config(tmp_path / "pyproject.toml").plugins.strict is True
     (tmp_path / "a" / "hybrid.toml").write_text("")
     assert find_config(deep) == tmp_path / "a" / "hybrid.toml"
+
+
+def test_executor_close_grace() -> None:
+    assert config_from_mapping({}).executor.close_grace == 10.0
+    assert config_from_mapping({"executor": {"close_grace": 0.5}}).executor.close_grace == 0.5
+    for bad, shown in ((-1, "-1"), ("5", "a string ('5')"), (float("nan"), "a number (nan)")):
+        with pytest.raises(ConfigError) as info:
+            config_from_mapping({"executor": {"close_grace": bad}}, source="hybrid.toml")
+        assert str(info.value) == (
+            f"hybrid.toml: executor.close_grace: must be a number of seconds >= 0, not {shown}"
+        )

@@ -391,3 +391,53 @@ def test_a_host_that_exits_without_closing_stops_its_workers(tmp_path: Any) -> N
     for worker in map(int, lines[1].split()):  # not left running the 60 s call
         with pytest.raises(ProcessLookupError):
             os.kill(worker, 0)
+
+
+def _alive(process_id: int) -> bool:
+    try:
+        os.kill(process_id, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_closing_kills_a_worker_still_busy_after_the_grace() -> None:
+    ex = LocalExecutor(max_processes=1, close_grace=0.2)
+
+    async def abandon() -> int:
+        worker = await ex.asubmit(Call(pid, where="process"))
+        waiting = asyncio.ensure_future(ex.asubmit(Call(slow, (600,), where="process")))
+        await asyncio.sleep(0.3)  # the call is running in the worker by now
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        return int(worker)
+
+    worker = asyncio.run(abandon())
+    ex.close()  # would wait ten minutes for the call without the grace
+    for _ in range(50):
+        if not _alive(worker):
+            break
+        time.sleep(0.1)
+    assert not _alive(worker)
+
+
+def test_a_thread_call_that_outlasts_the_grace_is_counted_as_abandoned() -> None:
+    ex = LocalExecutor(close_grace=0.1)
+    release = threading.Event()
+
+    async def start() -> None:
+        task = asyncio.ensure_future(ex.asubmit(Call(release.wait, (600,), where="thread")))
+        await asyncio.sleep(0.1)
+        task.cancel()
+
+    asyncio.run(start())
+    ex.close()
+    assert ex.abandoned == 1
+    release.set()
+
+
+@pytest.mark.parametrize("grace", [-1, float("nan"), float("inf"), "5", True])
+def test_close_grace_is_checked(grace: Any) -> None:
+    with pytest.raises(ValueError, match="close_grace must be a number of seconds >= 0"):
+        LocalExecutor(close_grace=grace)

@@ -44,6 +44,7 @@ class ExecutorConfig:
     name: str = "local"
     max_threads: int | None = None
     max_processes: int | None = None
+    close_grace: float = 10.0
 
 
 @attrs.frozen
@@ -205,15 +206,22 @@ def _plugins(check: _Checker, data: Mapping[str, Any]) -> PluginsConfig:
 
 
 def _executor(check: _Checker, data: Mapping[str, Any]) -> ExecutorConfig:
-    check.unknown_keys(data, "executor", ("name", "max_threads", "max_processes"))
+    check.unknown_keys(data, "executor", ("name", "max_threads", "max_processes", "close_grace"))
     name = data.get("name", "local")
     if not isinstance(name, str) or not name:
         check.problem("executor.name", f"must be an executor name, not {_kind(name)}")
         name = "local"
+    given = data.get("close_grace", 10.0)
+    grace = _finite(given)
+    if grace is None or grace < 0:
+        shown = given if grace is not None else _kind(given)
+        check.problem("executor.close_grace", f"must be a number of seconds >= 0, not {shown}")
+        grace = 10.0
     return ExecutorConfig(
         name=name,
         max_threads=check.count(data, "max_threads", "executor.max_threads"),
         max_processes=check.count(data, "max_processes", "executor.max_processes"),
+        close_grace=grace,
     )
 
 

@@ -12,8 +12,10 @@ import asyncio
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Hashable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from types import MappingProxyType
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -76,6 +78,11 @@ class LocalExecutor:
 
     Pools start on first use, so a system that never runs blocking work starts no thread
     and no process. Process calls honour :attr:`Call.affinity` (see :class:`.workers.Workers`).
+
+    Closing waits at most ``close_grace`` seconds for calls still running (also those
+    whose caller stopped waiting), then kills the worker processes that are still busy.
+    A thread cannot be killed: a thread call that outlasts the grace is abandoned, and
+    :attr:`abandoned` counts them, so a command line can exit without waiting for it.
     """
 
     def __init__(
@@ -84,6 +91,7 @@ class LocalExecutor:
         name: str = "local",
         max_threads: int | None = None,
         max_processes: int | None = None,
+        close_grace: float = 10.0,
     ) -> None:
         cpus = os.cpu_count() or 1
         for what, value in (("max_threads", max_threads), ("max_processes", max_processes)):
@@ -91,7 +99,18 @@ class LocalExecutor:
                 isinstance(value, bool) or not isinstance(value, int) or value < 1
             ):
                 raise ValueError(f"LocalExecutor: {what} must be an int >= 1, not {value!r}")
+        if (
+            isinstance(close_grace, bool)
+            or not isinstance(close_grace, (int, float))
+            or not (0 <= close_grace < float("inf"))
+        ):
+            raise ValueError(
+                f"LocalExecutor: close_grace must be a number of seconds >= 0, not {close_grace!r}"
+            )
         self.name = name
+        self.close_grace = float(close_grace)
+        self.abandoned = 0
+        self._running: set[Future[Any]] = set()
         self.max_threads = max_threads or min(32, cpus + 4)
         self.max_processes = max_processes or cpus
         self._threads: ThreadPoolExecutor | None = None
@@ -127,24 +146,37 @@ class LocalExecutor:
             # it held with BrokenProcessPool; a fresh worker takes its place for later calls.
             workers = self._process_workers()
             return await workers.submit(call.fn, call.args, dict(call.kwargs), call.affinity)
-        loop = asyncio.get_running_loop()
         target: Callable[..., Any] = call if call.kwargs else call.fn
         args = () if call.kwargs else call.args
-        return await loop.run_in_executor(self._thread_pool(), target, *args)
+        running = self._thread_pool().submit(target, *args)
+        self._running.add(running)
+        running.add_done_callback(self._running.discard)
+        return await asyncio.wrap_future(running)
 
     def close(self) -> None:
-        """Shut the pools down, waiting for running calls."""
+        """Shut the pools down: running calls get ``close_grace`` seconds, then the busy
+        worker processes are killed and thread calls still running are abandoned."""
         with self._lock:
             self._closed = True
             threads, workers = self._threads, self._workers
             self._threads = self._workers = None
+        until = time.monotonic() + self.close_grace
         if threads is not None:
-            threads.shutdown(wait=True, cancel_futures=True)
+            threads.shutdown(wait=False, cancel_futures=True)
+            _, still = wait_futures(list(self._running), timeout=self.close_grace)
+            self.abandoned += len(still)
         if workers is not None:
-            workers.close()
+            workers.close(grace=max(until - time.monotonic(), 0.0))
 
     async def aclose(self) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self.close)
+
+    def kill(self) -> None:
+        """Kill the worker processes now, with no grace: for a process about to exit."""
+        with self._lock:
+            workers = self._workers
+        if workers is not None:
+            workers.kill()
 
     def __repr__(self) -> str:
         return (

@@ -24,6 +24,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -163,6 +164,7 @@ class Workers:
         self._wake_read, self._wake_write = socket.socketpair()
         self._wake_read.setblocking(False)
         self._closing: str | None = None  # "wait" (let sent calls finish) or "now"
+        self._close_by: float | None = None  # when a closing wait gives up (monotonic)
         self._broken: str | None = None
         self._early_deaths = 0
         self._workers: list[_Worker] = []
@@ -252,20 +254,29 @@ class Workers:
             with contextlib.suppress(OSError):
                 self._wake_write.send(b"\0", NO_SIGNAL)
 
-    def close(self, *, wait: bool = True) -> None:
+    def close(self, *, wait: bool = True, grace: float | None = None) -> None:
         """Stop the workers and the I/O thread.
 
         With ``wait`` every call already sent finishes first (also one whose caller
-        stopped waiting: a call cannot be taken back from a worker); without it, calls
-        not finished fail with ``BrokenProcessPool`` and workers still busy are killed.
+        stopped waiting: a call cannot be taken back from a worker), for at most ``grace``
+        seconds when one is given; without it, or once the grace has passed, calls not
+        finished fail with ``BrokenProcessPool`` and workers still busy are killed.
         """
         with self._lock:
             if self._closing != "now":
                 self._closing = "wait" if wait else "now"
+                if wait and grace is not None:
+                    self._close_by = time.monotonic() + max(grace, 0.0)
             self._wake()
         atexit.unregister(self._exit_hook)
         if threading.current_thread() is not self._thread:
             self._thread.join()
+
+    def kill(self) -> None:
+        """Kill every worker process at once, for a process that must exit now."""
+        for worker in list(self._workers):
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                worker.process.kill()
 
     # Everything below runs on the I/O thread.
 
@@ -281,7 +292,8 @@ class Workers:
     def _serve_forever(self) -> None:
         while True:
             done: _Done = []
-            for key, mask in self._selector.select():
+            limit = None if self._close_by is None else max(self._close_by - time.monotonic(), 0)
+            for key, mask in self._selector.select(limit):
                 if key.data is None:
                     self._drain_wake()
                     continue
@@ -307,6 +319,9 @@ class Workers:
                 idle = not any(w.calls for w in self._workers)
             self._deliver(done)
             if closing == "now" or (closing == "wait" and idle):
+                return
+            if self._close_by is not None and time.monotonic() >= self._close_by:
+                self._closing = "now"  # the grace is over: what still runs is killed
                 return
 
     def _drain_wake(self) -> None:

@@ -31,6 +31,7 @@ class BuiltinPlugin:
             LocalExecutor(
                 max_threads=self._executor.max_threads,
                 max_processes=self._executor.max_processes,
+                close_grace=self._executor.close_grace,
             )
         ]
 
