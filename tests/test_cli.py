@@ -153,3 +153,22 @@ def test_python_dash_m_and_the_console_script_run_the_same_command() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=False, timeout=60
     )
     assert loaded.stdout.strip() == "ok", loaded.stderr
+
+
+@pytest.mark.parametrize("raising", ["sys.exit(3)", "raise KeyboardInterrupt"])
+def test_a_hook_that_exits_is_that_plugins_failure(tmp_path: Path, raising: str) -> None:
+    (tmp_path / "cli_exits.py").write_text(
+        f"import sys, hybrid_core\n@hybrid_core.hookimpl\ndef hybrid_engines():\n    {raising}\n"
+    )
+    info = tmp_path / "cli_exits-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: cli_exits\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[hybrid_core]\ncli_exits = cli_exits\n")
+    listed = run_hybrid("plugins", "--json", env={"PYTHONPATH": str(tmp_path)})
+    assert listed.returncode == 0, listed.stderr
+    (record,) = [r for r in json.loads(listed.stdout) if r["name"] == "cli_exits"]
+    assert record["status"] == "failed"
+    assert "hybrid_engines" in record["error"]
+    doctor = run_hybrid("doctor", env={"PYTHONPATH": str(tmp_path)})
+    assert doctor.returncode == 1
+    assert "FAILED plugin cli_exits" in doctor.stdout

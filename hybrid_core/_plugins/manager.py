@@ -33,6 +33,12 @@ __all__ = ["EntryPointRef", "PluginManager", "PluginRecord", "scan_entry_points"
 
 ENV_VAR = "HYBRID_CORE_PLUGINS"
 GROUP = "hybrid_core"
+
+# What plugin code may raise and still be only that plugin's failure: a plugin calling
+# sys.exit() or raising KeyboardInterrupt itself must not end the host. Anything else
+# (a host's own BaseException, such as the CLI's signal exception, or CancelledError)
+# passes through, so a real interrupt still interrupts.
+PLUGIN_FAULTS = (Exception, SystemExit, KeyboardInterrupt)
 HOOK_NAMES = tuple(sorted(hookspecs.__all__))
 
 
@@ -201,9 +207,7 @@ class PluginManager:
         """Import an entry point's object and register it under the entry point's name."""
         try:
             plugin = ref.load()
-        except BaseException as exc:
-            if isinstance(exc, (KeyboardInterrupt, GeneratorExit)):
-                raise
+        except PLUGIN_FAULTS as exc:
             record = self._new_record(
                 ref.name, "entry-point", ref.distribution, ref.version, ref.value
             )
@@ -280,7 +284,7 @@ class PluginManager:
         args = [(kwargs or {})[a] for a in impl.argnames]
         try:
             return impl.function(*args)
-        except Exception as exc:
+        except PLUGIN_FAULTS as exc:
             error = PluginHookError(record.name, hook, f"raised {_describe(exc)}")
             raise error from exc
 
