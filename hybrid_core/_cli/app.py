@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import platform
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +26,7 @@ from .._config.load import Config, find_config, load_config
 from .._system import Hybrid
 from .._telemetry.bus import Sink
 from ..exceptions import ConfigError, HybridCoreError
+from .interrupt import Stopped, exit_code, stop_on_signals
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -134,11 +136,14 @@ def _config(opts: Options) -> Config:
     return Config()
 
 
+def _new_system(opts: Options, *, sinks: Sequence[Sink] = ()) -> Hybrid:
+    """The system the options describe, not started yet."""
+    return Hybrid(_config(opts), strict=opts.strict or None, sinks=sinks)
+
+
 @contextmanager
 def _system(opts: Options, *, sinks: Sequence[Sink] = ()) -> Iterator[Hybrid]:
-    config = _config(opts)
-    system = Hybrid(config, strict=opts.strict or None, sinks=sinks)
-    with system:
+    with _new_system(opts, sinks=sinks) as system:
         yield system
 
 
@@ -371,7 +376,11 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     try:
-        code = cli.main(args=argv, prog_name="hybrid", standalone_mode=False)
+        with stop_on_signals():
+            code = cli.main(args=argv, prog_name="hybrid", standalone_mode=False)
+    except Stopped as stopped:
+        click.echo("interrupted" if stopped.signum == signal.SIGINT else "terminated", err=True)
+        sys.exit(exit_code(stopped.signum))
     except click.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx is not None else "hybrid"
         click.echo(f"error: {exc.format_message()} (see '{command} --help')", err=True)
@@ -379,7 +388,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         click.echo(f"error: {exc.format_message()}", err=True)
         sys.exit(EXIT_USAGE)
-    except click.Abort:  # pragma: no cover - interactive only
-        click.echo("interrupted", err=True)
+    except click.Abort:  # a prompt's Ctrl-D; click has ended the line already
+        click.echo("aborted", err=True)
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -6,17 +6,22 @@ configuration), or ``module:attribute`` naming a ``Workflow`` object in Python c
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
+import os
 import sys
 import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+import attrs
 import click
 
+from .._core.context import ExecutionContext
+from .._execution.executor import LocalExecutor
 from .._system import Hybrid
 from .._telemetry.bus import Event
 from .._telemetry.jsonl import JsonlSink
@@ -27,11 +32,13 @@ from .app import (
     EXIT_OK,
     UsageFailure,
     _emit_json,
+    _new_system,
     _options,
     _system,
     global_options,
     handle_errors,
 )
+from .interrupt import Interrupts, exit_code
 from .visual import to_dot, to_mermaid
 
 __all__ = ["graph", "plan", "run"]
@@ -231,22 +238,115 @@ def run(
     opts = _options()
     inputs = parse_inputs(pairs, input_file)
     sinks = [JsonlSink(str(trace_file))] if trace_file is not None else []
-    with _system(opts, sinks=sinks) as system:
-        wf = resolve_workflow(system, workflow)
-        progress = Progress() if sys.stderr.isatty() and not opts.json else None
-        if progress is not None:
-            system.telemetry.attach(progress)
-        try:
-            result = system.run(wf, inputs, max_concurrency=max_concurrency, timeout=timeout)
-        finally:
-            if progress is not None:
-                system.telemetry.detach(progress)
-                progress.close()
+    system = _new_system(opts, sinks=sinks)
+    outcome = asyncio.run(_arun(system, workflow, inputs, opts.json, max_concurrency, timeout))
+    if outcome.interrupts.signum is not None:
+        _interrupted(outcome, json_output=opts.json)
+    assert outcome.result is not None
+    result = outcome.result
     _report(result, json_output=opts.json, quiet=opts.quiet)
+    _warn_sink_failures(system)
+    sys.exit(EXIT_OK if result.status is RunStatus.SUCCEEDED else EXIT_FAILED)
+
+
+# Once interrupted, running calls get this long to stop before workers are killed.
+INTERRUPT_GRACE = 2.0
+
+
+@attrs.define
+class _Outcome:
+    interrupts: Interrupts
+    workflow: str
+    result: RunResult | None = None
+    started: bool = False
+    executor: object = None  # the running system's, kept for after it has closed
+
+
+async def _arun(
+    system: Hybrid,
+    spec: str,
+    inputs: Mapping[str, Any],
+    json_output: bool,
+    max_concurrency: int | None,
+    timeout: float | None,
+) -> _Outcome:
+    """Start ``system``, run the workflow ``spec`` names, close; a signal stops it early."""
+    main = asyncio.current_task()
+    context = ExecutionContext.root(name=spec)
+
+    def stop(name: str) -> None:
+        if outcome.started:
+            context.cancel_token.cancel(f"interrupted by {name}")
+        elif main is not None:
+            main.cancel(f"interrupted by {name}")
+
+    def force() -> None:
+        if isinstance(outcome.executor, LocalExecutor):
+            outcome.executor.kill()
+
+    outcome = _Outcome(Interrupts(stop, force), spec)
+    with outcome.interrupts:
+        try:
+            async with system:
+                outcome.executor = system.executor
+                wf = resolve_workflow(system, spec)
+                outcome.workflow = wf.name
+                progress = Progress() if sys.stderr.isatty() and not json_output else None
+                if progress is not None:
+                    system.telemetry.attach(progress)
+                try:
+                    outcome.started = True
+                    outcome.result = await system.arun(
+                        wf, inputs, context=context, max_concurrency=max_concurrency,
+                        timeout=timeout,
+                    )  # fmt: skip
+                finally:
+                    if progress is not None:
+                        system.telemetry.detach(progress)
+                        progress.close()
+                    if outcome.interrupts.signum is not None and isinstance(
+                        outcome.executor, LocalExecutor
+                    ):
+                        grace = min(outcome.executor.close_grace, INTERRUPT_GRACE)
+                        outcome.executor.close_grace = grace
+        except asyncio.CancelledError:
+            if outcome.interrupts.signum is None:
+                raise
+    return outcome
+
+
+def _interrupted(outcome: _Outcome, *, json_output: bool) -> NoReturn:
+    """One line on stderr (and the partial result with --json), then the signal's code."""
+    what = f"workflow {outcome.workflow!r}"
+    result = outcome.result
+    if result is None:
+        line = f"interrupted by {outcome.interrupts.name} before {what} started"
+    else:
+        done = [n for n, r in result.steps.items() if r.status.value in ("succeeded", "skipped")]
+        names = f" ({', '.join(done)})" if 0 < len(done) <= 5 else ""
+        line = (
+            f"interrupted by {outcome.interrupts.name}: {what} stopped; {len(done)} of "
+            f"{len(result.steps)} steps had completed{names}"
+        )
+        if json_output:
+            _emit_json(run_to_dict(result))
+    executor = outcome.executor
+    abandoned = executor.abandoned if isinstance(executor, LocalExecutor) else 0
+    if abandoned:
+        line += f"; {abandoned} blocking call(s) still running in threads were abandoned"
+    click.echo(line, err=True)
+    code = exit_code(outcome.interrupts.signum or 2)
+    if abandoned:  # a thread cannot be stopped; do not wait for it at interpreter exit
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+def _warn_sink_failures(system: Hybrid) -> None:
     for sink, error in system.telemetry.sink_failures.items():
         # Once per sink, whatever the log settings: the run went on without it.
         click.echo(f"warning: telemetry sink {sink!r} failed and was skipped: {error}", err=True)
-    sys.exit(EXIT_OK if result.status is RunStatus.SUCCEEDED else EXIT_FAILED)
 
 
 def _report(result: RunResult, *, json_output: bool, quiet: bool) -> None:
