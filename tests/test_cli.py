@@ -172,3 +172,44 @@ def test_a_hook_that_exits_is_that_plugins_failure(tmp_path: Path, raising: str)
     doctor = run_hybrid("doctor", env={"PYTHONPATH": str(tmp_path)})
     assert doctor.returncode == 1
     assert "FAILED plugin cli_exits" in doctor.stdout
+
+
+NOISY_PLUGIN = '''
+import hybrid_core
+print("noise at import")
+
+def shout(payload):
+    print("noise from a worker process")
+    return payload
+
+@hybrid_core.hookimpl
+def hybrid_engines():
+    print("noise from a hook")
+    return [hybrid_core.Engine(name="noisy.echo", capabilities={"text.noisy": 1},
+                               handler=shout, process=True)]
+'''
+
+NOISY_FLOW = '''
+import hybrid_core as hc
+wf = hc.Workflow("noisy", inputs=["x"])
+wf.add(hc.capability_step("echo", "text.noisy", x=hc.input("x")))
+wf.returns("echo")
+'''
+
+
+def test_with_json_whatever_plugins_print_goes_to_stderr(tmp_path: Path) -> None:
+    (tmp_path / "noisy_plugin.py").write_text(NOISY_PLUGIN)
+    (tmp_path / "noisy_flow.py").write_text(NOISY_FLOW)
+    info = tmp_path / "noisy_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: noisy-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[hybrid_core]\nnoisy = noisy_plugin\n")
+    env = {"PYTHONPATH": str(tmp_path)}
+    listed = run_hybrid("capabilities", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "text.noisy" in {row["capability"] for row in json.loads(listed.stdout)}
+    assert "noise at import" in listed.stderr and "noise from a hook" in listed.stderr
+    ran = run_hybrid("run", "noisy_flow:wf", "-i", "x=1", "--json", cwd=tmp_path, env=env)
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)["value"] == {"x": "1"}
+    assert "noise from a worker process" in ran.stderr

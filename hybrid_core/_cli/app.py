@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import platform
 import signal
 import sys
@@ -54,9 +55,47 @@ def _set(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
                 opts.verbose += value
             else:
                 setattr(opts, name, value)
+            if name == "json":
+                _keep_stdout_for_json(ctx)
         return value
 
     return callback
+
+
+_MACHINE = "hybrid.machine_output"
+
+
+def _keep_stdout_for_json(ctx: click.Context) -> None:
+    """With ``--json``, stdout carries the command's JSON and nothing else.
+
+    Whatever else writes to stdout (a plugin's ``print`` at import or in a hook, a worker
+    process, a C extension) goes to stderr instead: file descriptor 1 is pointed at
+    stderr, and the JSON is written to a duplicate of the original stdout. Put back when
+    the command ends.
+    """
+    if ctx.meta.get(_MACHINE) is not None:
+        return
+    stdout = sys.stdout
+    try:
+        fd = stdout.fileno()
+        err_fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (a test's buffer)
+        sys.stdout = sys.stderr
+        ctx.meta[_MACHINE] = stdout
+        ctx.call_on_close(lambda: setattr(sys, "stdout", stdout))
+        return
+    stdout.flush()
+    machine = os.fdopen(os.dup(fd), "w", encoding="utf-8")
+    os.dup2(err_fd, fd)
+    ctx.meta[_MACHINE] = machine
+
+    def restore() -> None:
+        machine.flush()
+        stdout.flush()
+        os.dup2(machine.fileno(), fd)
+        machine.close()
+
+    ctx.call_on_close(restore)
 
 
 def global_options(fn: F) -> F:
@@ -166,7 +205,9 @@ def handle_errors(fn: F) -> F:
 
 
 def _emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+    ctx = click.get_current_context(silent=True)
+    out = ctx.meta.get(_MACHINE) if ctx is not None else None
+    click.echo(json.dumps(data, indent=2, sort_keys=False, default=str), file=out)
 
 
 class _Verbs(click.Group):
