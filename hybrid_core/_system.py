@@ -108,6 +108,7 @@ class Hybrid(Assembly):
         self._router: Router | None = None
         self._manager = PluginManager()
         self._contrib = {}
+        self._noted = set()
         self._started_engines: list[Engine] = []
         self._defaults: dict[int, Mapping[str, Any]] = {}
         self._state = _NEW
@@ -150,6 +151,7 @@ class Hybrid(Assembly):
                 self._load_plugins()
                 for record in self._manager.loaded():
                     self._absorb(record)
+                self._note_load_failures()
                 self._attach_sinks()
                 self._check_executor()
                 self._make_router()

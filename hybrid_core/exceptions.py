@@ -187,16 +187,24 @@ class DuplicateProviderError(RegistryError, ValueError):
 
 
 class UnknownCapabilityError(RegistryError, LookupError):
-    """Nobody provides the capability; ``suggestions`` holds the closest known names."""
+    """Nobody provides the capability; ``suggestions`` holds the closest known names.
 
-    def __init__(self, capability: str, suggestions: Sequence[str] = ()) -> None:
+    ``causes`` says why a provider may be missing: a plugin that would have served the
+    capability, or might have, but failed to load.
+    """
+
+    def __init__(
+        self, capability: str, suggestions: Sequence[str] = (), *, causes: Sequence[str] = ()
+    ) -> None:
         self.capability = capability
         self.suggestions = tuple(suggestions)
+        self.causes = tuple(causes)
         hint = f" (did you mean {', '.join(map(repr, self.suggestions))}?)" if suggestions else ""
-        super().__init__(
-            f"no provider serves capability {capability!r}{hint}; "
-            "install or enable a plugin that provides it ('hybrid capabilities' lists them)"
-        )
+        if self.causes:
+            fix = "; ".join(self.causes) + "; fix or disable that plugin ('hybrid doctor')"
+        else:
+            fix = "install or enable a plugin that provides it ('hybrid capabilities' lists them)"
+        super().__init__(f"no provider serves capability {capability!r}{hint}; {fix}")
 
     def __str__(self) -> str:
         # LookupError would otherwise repr() the message like KeyError does.

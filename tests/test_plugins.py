@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from hybrid_core import Hybrid, PluginError
+from hybrid_core import Hybrid, PluginError, UnknownCapabilityError
 from hybrid_core._plugins.manager import scan_entry_points
 
 InstallPlugin = Callable[..., Any]
@@ -243,3 +243,48 @@ def test_no_entry_points_means_no_scan(install_plugin: InstallPlugin) -> None:
     install_plugin("acme", "acme_skip", GOOD)
     with Hybrid(entry_points=False) as system:
         assert [r.name for r in system.plugins] == ["builtin"]
+
+
+IMPOSTOR = engines_plugin(
+    "    return [hybrid_core.Engine(name='real.lint', capabilities={'x.lint': 1}, handler=handler)]"
+)
+REAL = engines_plugin(
+    "    return [hybrid_core.Engine(name='real.lint', capabilities={'x.lint': 5},\n"
+    "                               handler=handler),\n"
+    "            hybrid_core.Engine(name='real.symbols', capabilities={'x.symbols': 5},\n"
+    "                               handler=handler)]"
+)
+
+
+def test_a_missing_capability_names_the_failed_plugin_that_would_serve_it(
+    install_plugin: InstallPlugin,
+) -> None:
+    # Entry points load in name order: the impostor takes the name first.
+    install_plugin("aaa_impostor", "impostor_mod", IMPOSTOR)
+    install_plugin("real", "real_mod", REAL)
+    with Hybrid() as system:
+        assert record(system, "real")["status"] == "failed"
+        with pytest.raises(UnknownCapabilityError) as info:
+            system.execute("x.symbols", {})
+    message = str(info.value)
+    assert "plugin 'real', which would serve it, failed to load" in message
+    assert "real.lint" in message  # the cause: the name the impostor took
+    assert "fix or disable that plugin" in message
+
+
+def test_a_plugin_that_failed_to_import_may_explain_any_missing_capability(
+    install_plugin: InstallPlugin,
+) -> None:
+    install_plugin("broken", "broken_again", "import does_not_exist_anywhere\n")
+    with Hybrid() as system, pytest.raises(UnknownCapabilityError) as info:
+        system.registry.require("x.anything")
+    assert info.value.causes == (
+        "plugin 'broken' failed to load and may have provided it: failed to import "
+        "'broken_again': ModuleNotFoundError: No module named 'does_not_exist_anywhere'",
+    )
+
+
+def test_with_every_plugin_healthy_the_message_says_what_to_install() -> None:
+    with Hybrid(entry_points=False) as system, pytest.raises(LookupError) as info:
+        system.registry.require("x.nothing")
+    assert "install or enable a plugin that provides it" in str(info.value)

@@ -59,6 +59,9 @@ class Registry:
         self._by_name: dict[str, Provider] = {}
         self._by_capability: dict[str, tuple[Provider, ...]] = {}
         self._by_kind: dict[ProviderKind, tuple[Provider, ...]] = {k: () for k in ProviderKind}
+        # Why a capability may have no provider: plugins that failed to load.
+        self._would_serve: dict[str, list[str]] = {}
+        self._may_serve: list[str] = []
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -154,11 +157,32 @@ class Registry:
         return self._by_capability.get(capability, ())
 
     def require(self, capability: str) -> tuple[Provider, ...]:
-        """Like :meth:`providers`, but raise UnknownCapabilityError with suggestions."""
+        """Like :meth:`providers`, but raise UnknownCapabilityError with suggestions and
+        the plugin failures that explain the gap."""
         found = self._by_capability.get(capability)
         if not found:
-            raise UnknownCapabilityError(capability, self.suggest(capability))
+            raise UnknownCapabilityError(
+                capability, self.suggest(capability), causes=self.causes(capability)
+            )
         return found
+
+    def note_failure(self, reason: str, capabilities: Iterable[str] | None = None) -> None:
+        """Remember a plugin failure for the error of a capability nobody serves.
+
+        With ``capabilities`` (what the failed plugin's engines and workflows would have
+        served) it explains those; without (a plugin that failed before saying what it
+        serves), any capability that turns out to be missing.
+        """
+        with self._lock:
+            if capabilities is None:
+                self._may_serve.append(reason)
+            else:
+                for capability in capabilities:
+                    self._would_serve.setdefault(capability, []).append(reason)
+
+    def causes(self, capability: str) -> list[str]:
+        """The noted plugin failures that may explain why nobody serves ``capability``."""
+        return [*self._would_serve.get(capability, ()), *self._may_serve]
 
     def suggest(self, capability: str, n: int = 3) -> list[str]:
         """The known capability names closest to ``capability``."""

@@ -52,6 +52,12 @@ def _check_workflow(item: object) -> str | None:
     return None if ok else "is not a hybrid_core.Workflow (nor a workflow_provider(...))"
 
 
+def _own(record: PluginRecord) -> str:
+    """A failed plugin's error without the plugin's name in front (the caller says it)."""
+    error = record.error or ""
+    return error.removeprefix(f"plugin {record.name!r}: ")
+
+
 def workflow_entry(item: Workflow | WorkflowProvider) -> tuple[Any, ...]:
     if isinstance(item, WorkflowProvider):
         return (ProviderKind.WORKFLOW, item.name, item.capabilities, item.workflow)
@@ -92,6 +98,7 @@ class Assembly:
     _manager: PluginManager
     _contrib: dict[str, _Contribution]
     _started_engines: list[Engine]
+    _noted: set[str]  # failed plugins already noted in the registry
     _defaults: dict[int, Mapping[str, Any]]
 
     @property
@@ -132,6 +139,8 @@ class Assembly:
     def _absorb(self, record: PluginRecord) -> None:
         """Collect everything one plugin gives and register it, all or nothing."""
         manager, name = self._manager, record.name
+        engines: list[Engine] = []
+        workflows: list[Any] = []
         try:
             engines = manager.collect(record, "hybrid_engines", _check_engine)
             workflows = manager.collect(record, "hybrid_workflows", _check_workflow)
@@ -156,6 +165,13 @@ class Assembly:
             providers = self.registry.register_many(entries, origin=name)
         except Exception as exc:  # noqa: BLE001 - one plugin never breaks the others
             self._fail(record, exc)
+            served = {c for e in engines for c in e.capabilities}
+            for entry in map(workflow_entry, workflows):
+                served.update(entry[2] or ())
+            self._noted.add(name)
+            self.registry.note_failure(
+                f"plugin {name!r}, which would serve it, failed to load: {_own(record)}", served
+            )
             return
         contribution = self._contrib.setdefault(name, _Contribution())
         contribution.providers = [p.name for p in providers]
@@ -318,6 +334,16 @@ class Assembly:
                 self._manager.call(record, "hybrid_startup", {"system": self})
             except Exception as exc:  # noqa: BLE001
                 self._fail(record, exc)
+
+    def _note_load_failures(self) -> None:
+        """Plugins that failed before saying what they serve may explain any gap."""
+        for record in self.failures:
+            if record.name not in self._noted:
+                self._noted.add(record.name)
+                self.registry.note_failure(
+                    f"plugin {record.name!r} failed to load and may have provided it: "
+                    f"{_own(record)}"
+                )
 
     def _report_failures(self) -> None:
         for record in self.failures:

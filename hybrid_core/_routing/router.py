@@ -148,7 +148,11 @@ class Router(Caller):
         if only is not None:
             found = tuple(p for p in found if p.name in only)
             if not found:
-                raise UnknownCapabilityError(capability, [n for n in only if n in self.registry])
+                raise UnknownCapabilityError(
+                    capability,
+                    [n for n in only if n in self.registry],
+                    causes=self.registry.causes(capability),
+                )
         return found
 
     def _order(
