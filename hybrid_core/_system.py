@@ -308,13 +308,16 @@ class Hybrid(Assembly):
         context: ExecutionContext | None = None,
         max_concurrency: int | None = None,
         timeout: float | None = None,
+        halt_grace: float = 5.0,
         **more_inputs: Any,
     ) -> RunResult:
         """Run a workflow (an object, or the name of a registered one) and return its result.
 
         Inputs come from ``inputs`` and/or keywords. The run never raises for a failed
         step: read ``result.status``, or call ``result.unwrap()``. Blocking steps run on
-        the system's executor; capability and engine steps reach its router.
+        the system's executor; capability and engine steps reach its router. After a
+        halt, running steps get ``halt_grace`` seconds to finish before they are
+        cancelled. An input named like one of these options goes in ``inputs``.
         """
         wf = self.workflow(workflow) if isinstance(workflow, str) else workflow
         defaults = self._defaults.get(id(wf), {})
@@ -326,6 +329,7 @@ class Hybrid(Assembly):
             context=context,
             max_concurrency=max_concurrency,
             timeout=timeout,
+            halt_grace=halt_grace,
             system=self,
         )
 

@@ -240,3 +240,19 @@ def test_no_step_starts_after_a_halt_even_if_its_worker_was_scheduled() -> None:
     assert out.status is RunStatus.HALTED
     assert started == ["halts"]
     assert [out.steps[n].status for n in "bcd"] == [StepStatus.PENDING] * 3
+
+
+def test_a_system_run_takes_halt_grace_as_an_option_not_an_input() -> None:
+    from hybrid_core import Hybrid
+
+    async def stubborn() -> str:
+        await asyncio.sleep(0.5)
+        return "done"
+
+    wf = Workflow("grace_option")
+    wf.step("stubborn", stubborn)
+    wf.step("approve", Gate(), x=1)
+    with Hybrid(entry_points=False) as system:
+        halted = system.run(wf, halt_grace=0.01)
+    assert halted.status is RunStatus.HALTED
+    assert "did not finish within 0.01s" in str(halted.steps["stubborn"].error)
