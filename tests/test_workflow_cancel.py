@@ -110,12 +110,15 @@ def test_the_overall_deadline_stops_the_run() -> None:
     out = run(saga(log), timeout=0.05, telemetry=telemetry)
     assert out.status is RunStatus.FAILED
     assert isinstance(out.error, DeadlineExceeded)
-    assert "workflow 'saga' passed its deadline" in str(out.error)
+    assert str(out.error) == (
+        "workflow 'saga' passed its deadline; running steps stopped: 'wait'"
+    )
     assert log == ["wait cancelled", "undo booked"]
     with pytest.raises(WorkflowFailed, match="deadline"):
         out.raise_for_status()
     (stop,) = sink.named("run.stop")
     assert stop.attributes["status"] == "failed"
+    assert "running steps stopped: 'wait'" in str(stop.attributes["error"])
 
 
 def test_a_deadline_already_passed_runs_nothing() -> None:

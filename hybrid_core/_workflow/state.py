@@ -214,9 +214,14 @@ class RunState:
         self.abort(RunStatus.CANCELLED, Cancelled(reason or f"run of {self.name!r} cancelled"))
 
     def on_deadline(self) -> None:
+        running = [r.name for r in self.records if r is not None and r.status is StepStatus.RUNNING]
+        shown = ", ".join(map(repr, running[:10]))
+        if len(running) > 10:
+            shown += f" and {len(running) - 10} more"
+        what = f"running steps stopped: {shown}" if running else "no step was running"
         self.abort(
             RunStatus.FAILED,
-            DeadlineExceeded(f"workflow {self.name!r} passed its deadline; running steps stopped"),
+            DeadlineExceeded(f"workflow {self.name!r} passed its deadline; {what}"),
         )
 
     def abort(self, status: RunStatus, error: BaseException) -> None:
