@@ -213,3 +213,57 @@ def test_with_json_whatever_plugins_print_goes_to_stderr(tmp_path: Path) -> None
     assert ran.returncode == 0, ran.stderr
     assert json.loads(ran.stdout)["value"] == {"x": "1"}
     assert "noise from a worker process" in ran.stderr
+
+
+SHUTDOWN_FAILS = '''
+import hybrid_core
+
+@hybrid_core.hookimpl
+def hybrid_shutdown(system):
+    raise RuntimeError("the cache could not be flushed")
+'''
+
+QUIET_FLOW = '''
+import hybrid_core as hc
+
+def double(x):
+    return 2 * int(x)
+
+wf = hc.Workflow("quiet", inputs=["x"])
+wf.step("double", double, x=hc.input("x"))
+wf.returns("double")
+'''
+
+
+def _plugin(folder: Path, name: str, source: str) -> None:
+    (folder / f"{name}.py").write_text(source)
+    info = folder / f"{name}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[hybrid_core]\n{name} = {name}\n")
+
+
+def test_a_failing_shutdown_hook_is_shown_by_doctor_and_run(tmp_path: Path) -> None:
+    _plugin(tmp_path, "cli_shutdown", SHUTDOWN_FAILS)
+    (tmp_path / "quiet_flow.py").write_text(QUIET_FLOW)
+    env = {"PYTHONPATH": str(tmp_path)}
+    doctor = run_hybrid("doctor", env=env)
+    assert doctor.returncode == 1, doctor.stdout
+    assert "the cache could not be flushed" in doctor.stdout
+    ran = run_hybrid("run", "quiet_flow:wf", "-i", "x=2", "-q", cwd=tmp_path, env=env)
+    assert ran.returncode == 0, ran.stderr
+    (line,) = ran.stderr.splitlines()
+    assert line.startswith("warning: while closing: ")
+    assert "hybrid_shutdown" in line and "the cache could not be flushed" in line
+
+
+def test_a_run_next_to_a_broken_plugin_says_so_in_one_line(tmp_path: Path) -> None:
+    _plugin(tmp_path, "cli_broken_import", "import not_a_module_anywhere\n")
+    (tmp_path / "quiet_flow.py").write_text(QUIET_FLOW)
+    ran = run_hybrid(
+        "run", "quiet_flow:wf", "-i", "x=2", "-q", cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)}
+    )
+    assert ran.returncode == 0, ran.stderr
+    (line,) = ran.stderr.splitlines()
+    assert line.startswith("warning: plugin 'cli_broken_import' failed to load and was left out")
+    assert "not_a_module_anywhere" in line and "hybrid doctor" in line

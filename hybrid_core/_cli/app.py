@@ -348,6 +348,11 @@ def doctor() -> None:
     config_path = opts.config or find_config()
     with _system(opts) as system:
         report = _diagnose(system, config_path)
+        open_problems = len(system.problems)
+    closing = system.problems[open_problems:]  # shutdown hooks, engines, executors
+    if closing:
+        report["problems"] += closing
+        report["healthy"] = False
     if opts.json:
         _emit_json(report)
     else:
@@ -387,6 +392,18 @@ def _diagnose(system: Hybrid, config_path: Path | None) -> dict[str, Any]:
         "sink_failures": dict(system.telemetry.sink_failures),
         "healthy": not failed and not system.problems and not gaps,
     }
+
+
+def warn_about_plugins(system: Hybrid, closing: Sequence[str] = ()) -> None:
+    """One line on stderr per plugin that failed, and per problem met while closing."""
+    for record in system.failures:
+        click.echo(
+            f"warning: plugin {record.name!r} failed to load and was left out: {record.error} "
+            "('hybrid doctor' checks every plugin)",
+            err=True,
+        )
+    for problem in closing:
+        click.echo(f"warning: while closing: {problem}", err=True)
 
 
 def _print_report(report: dict[str, Any]) -> None:

@@ -37,6 +37,7 @@ from .app import (
     _system,
     global_options,
     handle_errors,
+    warn_about_plugins,
 )
 from .interrupt import Interrupts, exit_code
 from .visual import to_dot, to_mermaid
@@ -246,6 +247,7 @@ def run(
     result = outcome.result
     _report(result, json_output=opts.json, quiet=opts.quiet)
     _warn_sink_failures(system)
+    warn_about_plugins(system, system.problems[outcome.open_problems :])
     sys.exit(EXIT_OK if result.status is RunStatus.SUCCEEDED else EXIT_FAILED)
 
 
@@ -260,6 +262,7 @@ class _Outcome:
     result: RunResult | None = None
     started: bool = False
     executor: object = None  # the running system's, kept for after it has closed
+    open_problems: int = 0  # how many system.problems there were before closing began
 
 
 async def _arun(
@@ -309,6 +312,7 @@ async def _arun(
                     ):
                         grace = min(outcome.executor.close_grace, INTERRUPT_GRACE)
                         outcome.executor.close_grace = grace
+                    outcome.open_problems = len(system.problems)
         except asyncio.CancelledError:
             if outcome.interrupts.signum is None:
                 raise
