@@ -332,7 +332,7 @@ def test_callers_on_several_loops_share_the_workers(executor: LocalExecutor) -> 
 
 def test_a_caller_that_stops_waiting_leaves_the_workers_usable(executor: LocalExecutor) -> None:
     async def scenario() -> int:
-        with pytest.raises(TimeoutError):
+        with pytest.raises(asyncio.TimeoutError):  # TimeoutError itself only from 3.11
             await asyncio.wait_for(executor.asubmit(Call(slow, (0.5,), where="process")), 0.05)
         return int(await executor.asubmit(Call(add, (40, 2), where="process")))
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import pickle
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hybrid_core_pyast import run_complexity, run_imports, run_lint, run_parse, run_symbols
+from hybrid_core_pyast._source import MAX_SOURCE_BYTES
 
 HANDLERS: list[Callable[[object], Any]] = [
     run_parse,
@@ -141,3 +144,21 @@ def check_every_engine(text: str) -> None:
 @given(st.text())
 def test_arbitrary_text_gives_a_result_never_an_exception(text: str) -> None:
     check_every_engine(text)
+
+
+def test_a_path_that_is_not_a_regular_file_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.py"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
+    zero = tmp_path / "zero.py"
+    zero.symlink_to("/dev/zero")  # reading it would never end
+    for path in (fifo, zero):
+        with pytest.raises(OSError, match="not a regular file"):
+            run_symbols({"path": str(path)})
+
+
+def test_a_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
+    big = tmp_path / "big.py"
+    with big.open("wb") as out:  # sparse: no disk is spent on it
+        out.truncate(MAX_SOURCE_BYTES + 1)
+    with pytest.raises(OSError, match=f"larger than {MAX_SOURCE_BYTES} bytes"):
+        run_symbols({"path": str(big)})

@@ -10,8 +10,10 @@ code, not a failure of the engine).
 from __future__ import annotations
 
 import ast
+import errno
 import os
 import re
+import stat
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -29,6 +31,9 @@ _NEWLINE = re.compile(r"\r\n|\r|\n")
 _NEWLINE_BYTES = re.compile(rb"\r\n|\r|\n")
 _KEYS = "'source', 'path' or 'tree'"
 _BOM = b"\xef\xbb\xbf"
+# A file given by ``path`` is read whole, and parsing takes about 180 times its size in
+# memory; beyond this the engines refuse it rather than let one file exhaust a worker.
+MAX_SOURCE_BYTES = 8 * 1024 * 1024
 
 T = TypeVar("T")
 
@@ -208,9 +213,21 @@ def _parsed(text: str, path: str, module: str | None) -> Parsed | Unparsable:
 
 
 def _read(path: str, module: str | None) -> Parsed | Unparsable:
-    """Read, decode and parse the file at ``path``; an unreadable file raises OSError."""
-    with open(path, "rb") as file:
-        data = file.read()
+    """Read, decode and parse the file at ``path``; an unreadable file raises OSError.
+
+    Only a regular file is read: a FIFO, a device or a socket (or a symlink to one, such
+    as ``/dev/zero``) raises OSError instead of blocking or reading forever, and so does a
+    file over :data:`MAX_SOURCE_BYTES`.
+    """
+    # O_NONBLOCK: opening a FIFO must not wait for a writer; it changes nothing for a file.
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    with open(os.open(path, flags), "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file (a FIFO, device or socket)", path)
+        data = file.read(MAX_SOURCE_BYTES + 1)
+    if len(data) > MAX_SOURCE_BYTES:
+        raise OSError(errno.EFBIG, f"larger than {MAX_SOURCE_BYTES} bytes, not read", path)
     # Python source may start with a byte order mark; columns are reported without it.
     body = data.removeprefix(_BOM)
     try:
