@@ -20,7 +20,7 @@ from typing import Any
 from hybrid_core import ContinueWith, ExecutionContext, PayloadError
 
 from ._discover import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, discover, module_name
-from ._report import SCHEMA_VERSION, ReportWriter
+from ._report import SCHEMA_VERSION, ReportWriter, markdown_text
 
 __all__ = [
     "DEFAULT_EXCLUDE",
@@ -31,6 +31,7 @@ __all__ = [
     "collect",
     "discover",
     "finish",
+    "markdown_text",
     "module_name",
     "start",
 ]

@@ -4,19 +4,23 @@ Memory stays flat however large the tree: each file's findings go to a scratch J
 lines file as they arrive; only totals, the most complex functions (a bounded heap), the
 engines used and the import edges between the tree's modules are kept in memory. The
 final JSON streams the scratch file back out.
+
+Everything that comes from the tree (names, messages, code) is escaped before it goes
+into Markdown (:func:`markdown_text`), so the report renders as data.
 """
 
 from __future__ import annotations
 
 import heapq
 import json
+import re
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["SCHEMA_VERSION", "ReportWriter"]
+__all__ = ["SCHEMA_VERSION", "ReportWriter", "markdown_text"]
 
 SCHEMA_VERSION = 1
 TOP = 25
@@ -182,7 +186,8 @@ class ReportWriter:
             yield line.rstrip("\n")
 
     def _markdown(self, totals: Mapping[str, Any], cycles: list[list[str]]) -> str:
-        lines = [f"# Code review of `{self.root}`", "", "| measure | value |", "| --- | ---: |"]
+        m = markdown_text
+        lines = [f"# Code review of {m(self.root)}", "", "| measure | value |", "| --- | ---: |"]
         lines += [f"| {k.replace('_', ' ')} | {v} |" for k, v in totals.items()]
         lines += [
             "",
@@ -192,7 +197,7 @@ class ReportWriter:
             "| --- | --- | ---: |",
         ]
         for cap, counts in sorted(self.engines.items()):
-            lines += [f"| {cap} | {name} | {n} |" for name, n in counts.most_common()]
+            lines += [f"| {m(cap)} | {m(name)} | {n} |" for name, n in counts.most_common()]
         lines += [
             "",
             f"## The {TOP} most complex functions",
@@ -201,14 +206,15 @@ class ReportWriter:
             "| ---: | --- | --- | --- |",
         ]
         lines += [
-            f"| {f['complexity']} | {f['rank']} | `{f['qualname']}` | {f['path']}:{f['lineno']} |"
+            f"| {m(f['complexity'])} | {m(f['rank'])} | {m(f['qualname'])} "
+            f"| {m(f['path'])}:{m(f['lineno'])} |"
             for f in self._most_complex()
         ]
         lines += ["", "## Import cycles", ""]
-        lines += [f"- {' -> '.join([*c, c[0]])}" for c in cycles] or ["None."]
+        lines += [f"- {' -> '.join(m(x) for x in [*c, c[0]])}" for c in cycles] or ["None."]
         lines += ["", "## Lint problems", ""]
         lines += [
-            f"- `{p['path']}:{p.get('line')}` {p.get('code')}: {p.get('message')}"
+            f"- {m(p['path'])}:{m(p.get('line'))} {m(p.get('code'))}: {m(p.get('message'))}"
             for p in self._lint_sample
         ] or ["None."]
         if totals["lint_problems"] > len(self._lint_sample):
@@ -216,13 +222,42 @@ class ReportWriter:
                 f"- ... and {totals['lint_problems'] - len(self._lint_sample)} more in report.json"
             )
         lines += ["", "## Files that could not be analysed", ""]
-        lines += [f"- `{u['path']}`: {(u['error'] or {}).get('message')}" for u in self.unparsable]
         lines += [
-            f"- `{f['path']}`: every engine for {f['capability']} failed" for f in self.failed
+            f"- {m(u['path'])}: {m((u['error'] or {}).get('message'))}" for u in self.unparsable
+        ]
+        lines += [
+            f"- {m(f['path'])}: every engine for {m(f['capability'])} failed" for f in self.failed
         ]
         if not self.unparsable and not self.failed:
             lines.append("None.")
         return "\n".join(lines) + "\n"
+
+
+# Control characters, line and paragraph separators, and bidirectional overrides: shown
+# as escapes, so a name cannot start a new line (a heading) or reorder what is read.
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# ASCII punctuation that means something inline in CommonMark and GitHub tables; the
+# others (``.``, ``-``, ``+``, ``=``) only mean something at the start of a line, which
+# no value here can reach once its line breaks are escapes.
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#!|~])")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def markdown_text(value: object) -> str:
+    """``value`` as Markdown text that renders as itself, never as markup or HTML.
+
+    Control characters and line breaks become visible escapes (``\\n``), Markdown's
+    inline metacharacters are backslash-escaped, and ``&``, ``<``, ``>`` become entities.
+    """
+    text = _INVISIBLE.sub(lambda c: _NAMED.get(c[0]) or _escape_code(c[0]), str(value))
+    text = _MARKDOWN.sub(r"\\\1", text)
+    return re.sub("[&<>]", lambda c: _ENTITIES[c[0]], text)
+
+
+def _escape_code(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _result(results: Mapping[str, Any], capability: str) -> Mapping[str, Any]:
