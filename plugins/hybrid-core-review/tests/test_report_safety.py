@@ -1,4 +1,9 @@
-"""The report's Markdown: everything taken from the tree is escaped, so it renders as data."""
+"""The report's output folder and its Markdown: nothing planted there or in the tree leaks.
+
+A symlink planted as a report is replaced, not followed; a new run removes the previous
+report before it starts; each report names its run; everything taken from the tree is
+escaped in Markdown.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,39 @@ EVIL_MESSAGE = "[click](javascript:alert(1)) <img src=x onerror=alert(1)> **bold
 def lint_result(message: str) -> dict:
     problem = {"line": 1, "column": 1, "code": "Crafted", "message": message}
     return {"provider": "pyflakes.lint", "result": {"ok": True, "problems": [problem]}}
+
+
+def test_planted_symlinks_are_replaced_not_followed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    victims = {name: tmp_path / f"victim-{name}" for name in ("report.md", "report.json")}
+    for name, victim in victims.items():
+        victim.write_text("precious\n")
+        (out / name).symlink_to(victim)
+    (out / ".files.jsonl").symlink_to(tmp_path / "victim-report.md")  # the old scratch name
+    ctx = ExecutionContext.root()
+    start("src", str(out), ctx)
+    finish([], ctx)
+    for name, victim in victims.items():
+        assert victim.read_text() == "precious\n"
+        assert not (out / name).is_symlink() and (out / name).is_file()
+    assert sorted(p.name for p in out.iterdir()) == ["report.json", "report.md"]
+
+
+def test_a_new_run_removes_the_old_report_and_names_itself(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.md").write_text("# an old report\n")
+    (out / "report.json").write_text("{}\n")
+    ctx = ExecutionContext.root()
+    start("src", str(out), ctx)
+    # Interrupted here, the run leaves no report, and no scratch file either.
+    assert list(out.iterdir()) == []
+    finish([], ctx)
+    data = json.loads((out / "report.json").read_text())
+    assert data["run"] == ctx.run_id and data["started"].endswith("Z")
+    assert f"Run {ctx.run_id}, started {data['started']}." in (out / "report.md").read_text()
+    assert oct((out / "report.md").stat().st_mode & 0o777) == oct(0o644)
 
 
 def test_markdown_text_renders_as_data() -> None:

@@ -127,7 +127,7 @@ def test_report_streams_findings_and_finds_cycles(tmp_path: Path) -> None:
     assert data["lint_codes"] == {"UnusedImport": 3}
     markdown = Path(report["markdown"]).read_text()
     assert "a -> b -> a" in markdown and "- d.py: d.py:1:1: invalid syntax" in markdown
-    assert not (out / ".files.jsonl").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["report.json", "report.md"]
 
 
 def test_collect_without_start_says_what_is_missing() -> None:

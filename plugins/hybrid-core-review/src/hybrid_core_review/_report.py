@@ -5,36 +5,55 @@ lines file as they arrive; only totals, the most complex functions (a bounded he
 engines used and the import edges between the tree's modules are kept in memory. The
 final JSON streams the scratch file back out.
 
-Everything that comes from the tree (names, messages, code) is escaped before it goes
-into Markdown (:func:`markdown_text`), so the report renders as data.
+The output folder is not trusted: the scratch file has no name in it, and each report is
+written to a new temporary file there, then renamed over its target, so a symlink planted
+as ``report.md`` is replaced, never followed, and an interrupted run never leaves half a
+report. Everything that comes from the tree (names, messages, code) is escaped before it
+goes into Markdown (:func:`markdown_text`), so the report renders as data.
 """
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import json
+import os
 import re
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["SCHEMA_VERSION", "ReportWriter", "markdown_text"]
+__all__ = ["REPORT_FILES", "SCHEMA_VERSION", "ReportWriter", "markdown_text"]
 
 SCHEMA_VERSION = 1
 TOP = 25
 MARKDOWN_LINT_LIMIT = 200
+REPORT_FILES = ("report.json", "report.md")
+# Earlier versions kept their scratch file under this name; an interrupted run left it.
+_OLD_SCRATCH = ".files.jsonl"
 
 
 class ReportWriter:
     """Collects a review file by file; :meth:`finish` writes ``report.json`` and ``report.md``."""
 
-    def __init__(self, root: str, out: str | Path) -> None:
+    def __init__(self, root: str, out: str | Path, run_id: str | None = None) -> None:
         self.root = root
+        self.run_id = run_id
         self.out = Path(out)
         self.out.mkdir(parents=True, exist_ok=True)
-        self._scratch: IO[str] = (self.out / ".files.jsonl").open("w+", encoding="utf-8")
+        # A report left by an earlier run must not pass for this run's: remove it now, so
+        # an interrupted run leaves no report rather than a stale one. unlink removes a
+        # symlink, never what it points to.
+        for name in (*REPORT_FILES, _OLD_SCRATCH):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.out / name)
+        # Nameless: it vanishes with the process, however the run ends.
+        self._scratch: IO[str] = tempfile.TemporaryFile(  # noqa: SIM115 - finish() closes it
+            "w+", encoding="utf-8", dir=self.out, prefix=".review-"
+        )
         self.totals: Counter[str] = Counter()
         self.engines: dict[str, Counter[str]] = {}
         self.lint_codes: Counter[str] = Counter()
@@ -136,10 +155,9 @@ class ReportWriter:
         cycles = self.cycles()
         totals = self._summary(len(cycles))
         json_path, md_path = self.out / "report.json", self.out / "report.md"
-        self._write_json(json_path, totals, cycles)
-        md_path.write_text(self._markdown(totals, cycles), encoding="utf-8")
+        _replace(json_path, lambda out: self._write_json(out, totals, cycles))
+        _replace(md_path, lambda out: out.write(self._markdown(totals, cycles)))
         self._scratch.close()
-        (self.out / ".files.jsonl").unlink(missing_ok=True)
         return {"json": str(json_path), "markdown": str(md_path), "totals": totals}
 
     def _summary(self, cycles: int) -> dict[str, Any]:
@@ -161,9 +179,11 @@ class ReportWriter:
     def _most_complex(self) -> list[dict[str, Any]]:
         return [item[2] for item in sorted(self._top, reverse=True)]
 
-    def _write_json(self, path: Path, totals: Mapping[str, Any], cycles: list[list[str]]) -> None:
+    def _write_json(self, out: IO[str], totals: Mapping[str, Any], cycles: list[list[str]]) -> None:
         head = {
             "schema": SCHEMA_VERSION,
+            "run": self.run_id,
+            "started": _iso(self._started),
             "root": self.root,
             "totals": totals,
             "engines": {c: dict(n) for c, n in sorted(self.engines.items())},
@@ -173,11 +193,10 @@ class ReportWriter:
             "unparsable": self.unparsable,
             "engine_failures": self.failed,
         }
-        with path.open("w", encoding="utf-8") as out:
-            out.write(json.dumps(head, indent=1)[:-2] + ',\n "files": [\n')
-            for i, line in enumerate(self._lines()):
-                out.write(("" if i == 0 else ",\n") + "  " + line)
-            out.write("\n ]\n}\n")
+        out.write(json.dumps(head, indent=1)[:-2] + ',\n "files": [\n')
+        for i, line in enumerate(self._lines()):
+            out.write(("" if i == 0 else ",\n") + "  " + line)
+        out.write("\n ]\n}\n")
 
     def _lines(self) -> Iterator[str]:
         self._scratch.flush()
@@ -187,7 +206,9 @@ class ReportWriter:
 
     def _markdown(self, totals: Mapping[str, Any], cycles: list[list[str]]) -> str:
         m = markdown_text
-        lines = [f"# Code review of {m(self.root)}", "", "| measure | value |", "| --- | ---: |"]
+        lines = [f"# Code review of {m(self.root)}", ""]
+        lines += [f"Run {m(self.run_id or '(unknown)')}, started {_iso(self._started)}.", ""]
+        lines += ["| measure | value |", "| --- | ---: |"]
         lines += [f"| {k.replace('_', ' ')} | {v} |" for k, v in totals.items()]
         lines += [
             "",
@@ -258,6 +279,30 @@ def markdown_text(value: object) -> str:
 def _escape_code(char: str) -> str:
     code = ord(char)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _iso(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def _replace(target: Path, write: Callable[[IO[str]], object]) -> None:
+    """Write ``target`` through a new temporary file in its folder, then rename it over.
+
+    The rename replaces whatever ``target`` is (a planted symlink included) without
+    following it, and readers see the old file or the complete new one, never a part.
+    """
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide the report from its readers
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as out:
+            write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
 
 
 def _result(results: Mapping[str, Any], capability: str) -> Mapping[str, Any]:
