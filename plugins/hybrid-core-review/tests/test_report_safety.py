@@ -8,6 +8,7 @@ escaped in Markdown.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from hybrid_core_review import collect, finish, markdown_text, start
@@ -66,6 +67,7 @@ def test_markdown_text_renders_as_data() -> None:
         "\\*\\*b\\*\\* \\_e\\_ \\`c\\` a\\|b \\# h &amp; \\~s\\~ \\!"
     )
     assert markdown_text("C:\\dir") == "C:\\\\dir"
+    assert markdown_text(os.fsdecode(b"\xff.py")) == "\\\\xff.py"
 
 
 def test_names_messages_and_code_cannot_inject_markdown(tmp_path: Path) -> None:
@@ -77,7 +79,8 @@ def test_names_messages_and_code_cannot_inject_markdown(tmp_path: Path) -> None:
     collect(file, ctx, lint=lint_result(EVIL_MESSAGE))
     broken = {"provider": "pyast.complexity", "result": {"ok": False, "error": error}}
     collect({"path": "/src/x.py", "relpath": "x.py", "module": "x"}, ctx, complexity=broken)
-    finish([], ctx)
+    skipped = [{"path": "odd\n# <b>.py", "kind": "special-file", "reason": "a FIFO <i>"}]
+    finish([], ctx, skipped=skipped)
     markdown = (out / "report.md").read_text()
     headings = [line for line in markdown.splitlines() if line.startswith("#")]
     assert headings == [
@@ -87,10 +90,13 @@ def test_names_messages_and_code_cannot_inject_markdown(tmp_path: Path) -> None:
         "## Import cycles",
         "## Lint problems",
         "## Files that could not be analysed",
+        "## Files and folders not reviewed",
     ]
     assert "<" not in markdown and "](" not in markdown
     assert "evil\\\\n\\#\\# Owned &lt;img src=x onerror=alert\\(1\\)&gt;.py:1 Crafted: " in markdown
     assert "\\*\\*bold\\*\\* \\| cell" in markdown
     assert "&lt;script&gt;" in markdown
+    assert "- odd\\\\n\\# &lt;b&gt;.py (special-file): a FIFO &lt;i&gt;" in markdown
     data = json.loads((out / "report.json").read_text())
     assert data["files"][0]["path"] == EVIL_NAME  # JSON holds the name as it is
+    assert data["skipped"] == skipped and data["totals"]["skipped"] == 1

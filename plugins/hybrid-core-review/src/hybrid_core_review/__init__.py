@@ -3,7 +3,8 @@
 The workflow itself is declared in configuration (see ``examples/review/hybrid.toml`` in
 the hybrid_core repository); these are the plain functions its steps call:
 
-- :func:`discover` lists the Python files of a tree;
+- :func:`discover` lists the Python files of a tree, and the entries it skipped (special
+  files, symlink loops, files over the size limit, unreadable folders, undecodable names);
 - :func:`start` removes the previous report and opens a streaming one in the run's
   shared state;
 - :func:`collect` adds one file's findings (per capability, with the engine that
@@ -22,17 +23,26 @@ from typing import Any
 
 from hybrid_core import ContinueWith, ExecutionContext, PayloadError
 
-from ._discover import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, discover, module_name
+from ._discover import (
+    DEFAULT_EXCLUDE,
+    DEFAULT_INCLUDE,
+    DEFAULT_MAX_FILE_BYTES,
+    discover,
+    display_path,
+    module_name,
+)
 from ._report import SCHEMA_VERSION, ReportWriter, markdown_text
 
 __all__ = [
     "DEFAULT_EXCLUDE",
     "DEFAULT_INCLUDE",
+    "DEFAULT_MAX_FILE_BYTES",
     "SCHEMA_VERSION",
     "ReportWriter",
     "as_finding",
     "collect",
     "discover",
+    "display_path",
     "finish",
     "markdown_text",
     "module_name",
@@ -96,9 +106,16 @@ def collect(
     return _writer(context).add(file, results)
 
 
-def finish(files: Sequence[Any], context: ExecutionContext) -> dict[str, Any]:
-    """Write the report; return ``{"json", "markdown", "totals"}``."""
-    report = _writer(context).finish()
+def finish(
+    files: Sequence[Any], context: ExecutionContext, skipped: Sequence[Any] = ()
+) -> dict[str, Any]:
+    """Write the report, with the ``skipped`` entries :func:`discover` found.
+
+    Returns ``{"json", "markdown", "totals", "files_reviewed"}``.
+    """
+    writer = _writer(context)
+    writer.skip(skipped)
+    report = writer.finish()
     context.state.delete(STATE_KEY)
     report["files_reviewed"] = len(files)
     return report

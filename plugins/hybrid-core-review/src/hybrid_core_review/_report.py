@@ -22,9 +22,11 @@ import re
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
+
+from ._discover import display_path
 
 __all__ = ["REPORT_FILES", "SCHEMA_VERSION", "ReportWriter", "markdown_text"]
 
@@ -40,7 +42,7 @@ class ReportWriter:
     """Collects a review file by file; :meth:`finish` writes ``report.json`` and ``report.md``."""
 
     def __init__(self, root: str, out: str | Path, run_id: str | None = None) -> None:
-        self.root = root
+        self.root = display_path(str(root))
         self.run_id = run_id
         self.out = Path(out)
         self.out.mkdir(parents=True, exist_ok=True)
@@ -54,6 +56,7 @@ class ReportWriter:
         self._scratch: IO[str] = tempfile.TemporaryFile(  # noqa: SIM115 - finish() closes it
             "w+", encoding="utf-8", dir=self.out, prefix=".review-"
         )
+        self.skipped: list[dict[str, Any]] = []
         self.totals: Counter[str] = Counter()
         self.engines: dict[str, Counter[str]] = {}
         self.lint_codes: Counter[str] = Counter()
@@ -64,6 +67,12 @@ class ReportWriter:
         self._lint_sample: list[dict[str, Any]] = []
         self._seq = 0
         self._started = time.time()
+
+    def skip(self, entries: Iterable[Mapping[str, Any]]) -> None:
+        """Record entries of the tree that were not reviewed (``{"path", "kind", "reason"}``)."""
+        for entry in entries:
+            path, kind, reason = (str(entry.get(k)) for k in ("path", "kind", "reason"))
+            self.skipped.append({"path": display_path(path), "kind": kind, "reason": reason})
 
     def add(self, file: Mapping[str, Any], results: Mapping[str, Any]) -> dict[str, Any]:
         """Record one file's results (capability -> ``{"provider", "result"}``)."""
@@ -172,6 +181,7 @@ class ReportWriter:
             "lint_problems": t["lint_problems"],
             "import_cycles": cycles,
             "engine_failures": len(self.failed),
+            "skipped": len(self.skipped),
             "average_complexity": round(t["complexity"] / functions, 2) if functions else 0.0,
             "seconds": round(time.time() - self._started, 3),
         }
@@ -192,6 +202,7 @@ class ReportWriter:
             "import_cycles": cycles,
             "unparsable": self.unparsable,
             "engine_failures": self.failed,
+            "skipped": self.skipped,
         }
         out.write(json.dumps(head, indent=1)[:-2] + ',\n "files": [\n')
         for i, line in enumerate(self._lines()):
@@ -251,6 +262,10 @@ class ReportWriter:
         ]
         if not self.unparsable and not self.failed:
             lines.append("None.")
+        lines += ["", "## Files and folders not reviewed", ""]
+        lines += [f"- {m(s['path'])} ({m(s['kind'])}): {m(s['reason'])}" for s in self.skipped]
+        if not self.skipped:
+            lines.append("None.")
         return "\n".join(lines) + "\n"
 
 
@@ -271,7 +286,8 @@ def markdown_text(value: object) -> str:
     Control characters and line breaks become visible escapes (``\\n``), Markdown's
     inline metacharacters are backslash-escaped, and ``&``, ``<``, ``>`` become entities.
     """
-    text = _INVISIBLE.sub(lambda c: _NAMED.get(c[0]) or _escape_code(c[0]), str(value))
+    text = display_path(str(value))
+    text = _INVISIBLE.sub(lambda c: _NAMED.get(c[0]) or _escape_code(c[0]), text)
     text = _MARKDOWN.sub(r"\\\1", text)
     return re.sub("[&<>]", lambda c: _ENTITIES[c[0]], text)
 
