@@ -69,7 +69,7 @@ except ImportError:
 root, limit = sys.argv[1], int(sys.argv[2])
 exclude = json.loads(sys.argv[3])
 started = time.perf_counter()
-files = review.discover(root, exclude=exclude)
+files = review.discover(root, exclude=exclude)["files"]
 files = files[:limit] if limit else files
 counts = {"files": 0, "functions": 0, "problems": 0}
 for f in files:

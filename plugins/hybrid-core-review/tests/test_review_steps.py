@@ -32,19 +32,19 @@ def test_discover_applies_globs_and_names_modules(tmp_path: Path) -> None:
             "my-script.py": "",
         },
     )
-    found = discover(str(tmp_path), exclude=["build", ".*", "tests"])
+    found = discover(str(tmp_path), exclude=["build", ".*", "tests"])["files"]
     assert [(f["relpath"], f["module"]) for f in found] == [
         ("my-script.py", None),
         ("pkg/__init__.py", "pkg"),
         ("pkg/a.py", "pkg.a"),
     ]
-    only = discover(str(tmp_path), include=["pkg/*.py"], exclude=[])
+    only = discover(str(tmp_path), include=["pkg/*.py"], exclude=[])["files"]
     assert [f["relpath"] for f in only] == ["pkg/__init__.py", "pkg/a.py", "pkg/tests/t.py"]
-    assert discover(str(tmp_path / "pkg" / "a.py"))[0]["module"] == "a"
+    assert discover(str(tmp_path / "pkg" / "a.py"))["files"][0]["module"] == "a"
 
 
 def test_discover_rejects_bad_arguments(tmp_path: Path) -> None:
-    with pytest.raises(PayloadError, match="does not exist"):
+    with pytest.raises(PayloadError, match=r"input 'path' .* does not exist"):
         discover(str(tmp_path / "nope"))
     with pytest.raises(PayloadError, match="include must be a glob"):
         discover(str(tmp_path), include=3)  # type: ignore[arg-type]
@@ -126,8 +126,8 @@ def test_report_streams_findings_and_finds_cycles(tmp_path: Path) -> None:
     assert [f["path"] for f in data["files"]] == ["a.py", "b.py", "c.py", "d.py"]
     assert data["lint_codes"] == {"UnusedImport": 3}
     markdown = Path(report["markdown"]).read_text()
-    assert "a -> b -> a" in markdown and "`d.py`: d.py:1:1: invalid syntax" in markdown
-    assert not (out / ".files.jsonl").exists()
+    assert "a -> b -> a" in markdown and "- d.py: d.py:1:1: invalid syntax" in markdown
+    assert sorted(p.name for p in out.iterdir()) == ["report.json", "report.md"]
 
 
 def test_collect_without_start_says_what_is_missing() -> None:

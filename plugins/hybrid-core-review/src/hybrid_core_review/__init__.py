@@ -3,34 +3,48 @@
 The workflow itself is declared in configuration (see ``examples/review/hybrid.toml`` in
 the hybrid_core repository); these are the plain functions its steps call:
 
-- :func:`discover` lists the Python files of a tree;
-- :func:`start` opens a streaming report in the run's shared state;
+- :func:`discover` lists the Python files of a tree, and the entries it skipped (special
+  files, symlink loops, files over the size limit, unreadable folders, undecodable names);
+- :func:`start` removes the previous report and opens a streaming one in the run's
+  shared state;
 - :func:`collect` adds one file's findings (per capability, with the engine that
   produced them) to it;
-- :func:`finish` writes ``report.json`` and ``report.md`` and says where they are;
+- :func:`finish` writes ``report.json`` and ``report.md`` (atomically) and says where
+  they are;
 - :func:`as_finding` is a ``compensate`` hook: an analysis that failed on every engine
   becomes a finding in the report instead of failing the run.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hybrid_core import ContinueWith, ExecutionContext, PayloadError
 
-from ._discover import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, discover, module_name
-from ._report import SCHEMA_VERSION, ReportWriter
+from ._discover import (
+    DEFAULT_EXCLUDE,
+    DEFAULT_INCLUDE,
+    DEFAULT_MAX_FILE_BYTES,
+    discover,
+    display_path,
+    module_name,
+)
+from ._report import SCHEMA_VERSION, ReportWriter, markdown_text
 
 __all__ = [
     "DEFAULT_EXCLUDE",
     "DEFAULT_INCLUDE",
+    "DEFAULT_MAX_FILE_BYTES",
     "SCHEMA_VERSION",
     "ReportWriter",
     "as_finding",
     "collect",
     "discover",
+    "display_path",
     "finish",
+    "markdown_text",
     "module_name",
     "start",
 ]
@@ -41,10 +55,18 @@ STATE_KEY = "hybrid_core_review.report"
 
 
 def start(root: str, out: str, context: ExecutionContext) -> str:
-    """Open the report for this run (in ``out``); later steps find it in shared state."""
+    """Open the report for this run (in ``out``); later steps find it in shared state.
+
+    A ``report.json`` and ``report.md`` left in ``out`` by an earlier run are removed
+    first, so a run that never finishes leaves no report that looks current.
+    """
     if not isinstance(out, str) or not out:
-        raise PayloadError(f"out must be a folder path, not {out!r}")
-    context.state.set(STATE_KEY, ReportWriter(str(root), out))
+        raise PayloadError(f"input 'out' must name a folder, e.g. out=review-report, not {out!r}")
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise PayloadError(
+            f"input 'out' {out!r} is not a folder; give a folder for report.json and report.md"
+        )
+    context.state.set(STATE_KEY, ReportWriter(str(root), out, run_id=context.run_id))
     return out
 
 
@@ -84,9 +106,16 @@ def collect(
     return _writer(context).add(file, results)
 
 
-def finish(files: Sequence[Any], context: ExecutionContext) -> dict[str, Any]:
-    """Write the report; return ``{"json", "markdown", "totals"}``."""
-    report = _writer(context).finish()
+def finish(
+    files: Sequence[Any], context: ExecutionContext, skipped: Sequence[Any] = ()
+) -> dict[str, Any]:
+    """Write the report, with the ``skipped`` entries :func:`discover` found.
+
+    Returns ``{"json", "markdown", "totals", "files_reviewed"}``.
+    """
+    writer = _writer(context)
+    writer.skip(skipped)
+    report = writer.finish()
     context.state.delete(STATE_KEY)
     report["files_reviewed"] = len(files)
     return report

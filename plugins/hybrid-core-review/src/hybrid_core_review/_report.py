@@ -4,33 +4,59 @@ Memory stays flat however large the tree: each file's findings go to a scratch J
 lines file as they arrive; only totals, the most complex functions (a bounded heap), the
 engines used and the import edges between the tree's modules are kept in memory. The
 final JSON streams the scratch file back out.
+
+The output folder is not trusted: the scratch file has no name in it, and each report is
+written to a new temporary file there, then renamed over its target, so a symlink planted
+as ``report.md`` is replaced, never followed, and an interrupted run never leaves half a
+report. Everything that comes from the tree (names, messages, code) is escaped before it
+goes into Markdown (:func:`markdown_text`), so the report renders as data.
 """
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import json
+import os
+import re
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["SCHEMA_VERSION", "ReportWriter"]
+from ._discover import display_path
+
+__all__ = ["REPORT_FILES", "SCHEMA_VERSION", "ReportWriter", "markdown_text"]
 
 SCHEMA_VERSION = 1
 TOP = 25
 MARKDOWN_LINT_LIMIT = 200
+REPORT_FILES = ("report.json", "report.md")
+# Earlier versions kept their scratch file under this name; an interrupted run left it.
+_OLD_SCRATCH = ".files.jsonl"
 
 
 class ReportWriter:
     """Collects a review file by file; :meth:`finish` writes ``report.json`` and ``report.md``."""
 
-    def __init__(self, root: str, out: str | Path) -> None:
-        self.root = root
+    def __init__(self, root: str, out: str | Path, run_id: str | None = None) -> None:
+        self.root = display_path(str(root))
+        self.run_id = run_id
         self.out = Path(out)
         self.out.mkdir(parents=True, exist_ok=True)
-        self._scratch: IO[str] = (self.out / ".files.jsonl").open("w+", encoding="utf-8")
+        # A report left by an earlier run must not pass for this run's: remove it now, so
+        # an interrupted run leaves no report rather than a stale one. unlink removes a
+        # symlink, never what it points to.
+        for name in (*REPORT_FILES, _OLD_SCRATCH):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.out / name)
+        # Nameless: it vanishes with the process, however the run ends.
+        self._scratch: IO[str] = tempfile.TemporaryFile(  # noqa: SIM115 - finish() closes it
+            "w+", encoding="utf-8", dir=self.out, prefix=".review-"
+        )
+        self.skipped: list[dict[str, Any]] = []
         self.totals: Counter[str] = Counter()
         self.engines: dict[str, Counter[str]] = {}
         self.lint_codes: Counter[str] = Counter()
@@ -41,6 +67,12 @@ class ReportWriter:
         self._lint_sample: list[dict[str, Any]] = []
         self._seq = 0
         self._started = time.time()
+
+    def skip(self, entries: Iterable[Mapping[str, Any]]) -> None:
+        """Record entries of the tree that were not reviewed (``{"path", "kind", "reason"}``)."""
+        for entry in entries:
+            path, kind, reason = (str(entry.get(k)) for k in ("path", "kind", "reason"))
+            self.skipped.append({"path": display_path(path), "kind": kind, "reason": reason})
 
     def add(self, file: Mapping[str, Any], results: Mapping[str, Any]) -> dict[str, Any]:
         """Record one file's results (capability -> ``{"provider", "result"}``)."""
@@ -132,10 +164,9 @@ class ReportWriter:
         cycles = self.cycles()
         totals = self._summary(len(cycles))
         json_path, md_path = self.out / "report.json", self.out / "report.md"
-        self._write_json(json_path, totals, cycles)
-        md_path.write_text(self._markdown(totals, cycles), encoding="utf-8")
+        _replace(json_path, lambda out: self._write_json(out, totals, cycles))
+        _replace(md_path, lambda out: out.write(self._markdown(totals, cycles)))
         self._scratch.close()
-        (self.out / ".files.jsonl").unlink(missing_ok=True)
         return {"json": str(json_path), "markdown": str(md_path), "totals": totals}
 
     def _summary(self, cycles: int) -> dict[str, Any]:
@@ -150,6 +181,7 @@ class ReportWriter:
             "lint_problems": t["lint_problems"],
             "import_cycles": cycles,
             "engine_failures": len(self.failed),
+            "skipped": len(self.skipped),
             "average_complexity": round(t["complexity"] / functions, 2) if functions else 0.0,
             "seconds": round(time.time() - self._started, 3),
         }
@@ -157,9 +189,11 @@ class ReportWriter:
     def _most_complex(self) -> list[dict[str, Any]]:
         return [item[2] for item in sorted(self._top, reverse=True)]
 
-    def _write_json(self, path: Path, totals: Mapping[str, Any], cycles: list[list[str]]) -> None:
+    def _write_json(self, out: IO[str], totals: Mapping[str, Any], cycles: list[list[str]]) -> None:
         head = {
             "schema": SCHEMA_VERSION,
+            "run": self.run_id,
+            "started": _iso(self._started),
             "root": self.root,
             "totals": totals,
             "engines": {c: dict(n) for c, n in sorted(self.engines.items())},
@@ -168,12 +202,12 @@ class ReportWriter:
             "import_cycles": cycles,
             "unparsable": self.unparsable,
             "engine_failures": self.failed,
+            "skipped": self.skipped,
         }
-        with path.open("w", encoding="utf-8") as out:
-            out.write(json.dumps(head, indent=1)[:-2] + ',\n "files": [\n')
-            for i, line in enumerate(self._lines()):
-                out.write(("" if i == 0 else ",\n") + "  " + line)
-            out.write("\n ]\n}\n")
+        out.write(json.dumps(head, indent=1)[:-2] + ',\n "files": [\n')
+        for i, line in enumerate(self._lines()):
+            out.write(("" if i == 0 else ",\n") + "  " + line)
+        out.write("\n ]\n}\n")
 
     def _lines(self) -> Iterator[str]:
         self._scratch.flush()
@@ -182,7 +216,10 @@ class ReportWriter:
             yield line.rstrip("\n")
 
     def _markdown(self, totals: Mapping[str, Any], cycles: list[list[str]]) -> str:
-        lines = [f"# Code review of `{self.root}`", "", "| measure | value |", "| --- | ---: |"]
+        m = markdown_text
+        lines = [f"# Code review of {m(self.root)}", ""]
+        lines += [f"Run {m(self.run_id or '(unknown)')}, started {_iso(self._started)}.", ""]
+        lines += ["| measure | value |", "| --- | ---: |"]
         lines += [f"| {k.replace('_', ' ')} | {v} |" for k, v in totals.items()]
         lines += [
             "",
@@ -192,7 +229,7 @@ class ReportWriter:
             "| --- | --- | ---: |",
         ]
         for cap, counts in sorted(self.engines.items()):
-            lines += [f"| {cap} | {name} | {n} |" for name, n in counts.most_common()]
+            lines += [f"| {m(cap)} | {m(name)} | {n} |" for name, n in counts.most_common()]
         lines += [
             "",
             f"## The {TOP} most complex functions",
@@ -201,14 +238,15 @@ class ReportWriter:
             "| ---: | --- | --- | --- |",
         ]
         lines += [
-            f"| {f['complexity']} | {f['rank']} | `{f['qualname']}` | {f['path']}:{f['lineno']} |"
+            f"| {m(f['complexity'])} | {m(f['rank'])} | {m(f['qualname'])} "
+            f"| {m(f['path'])}:{m(f['lineno'])} |"
             for f in self._most_complex()
         ]
         lines += ["", "## Import cycles", ""]
-        lines += [f"- {' -> '.join([*c, c[0]])}" for c in cycles] or ["None."]
+        lines += [f"- {' -> '.join(m(x) for x in [*c, c[0]])}" for c in cycles] or ["None."]
         lines += ["", "## Lint problems", ""]
         lines += [
-            f"- `{p['path']}:{p.get('line')}` {p.get('code')}: {p.get('message')}"
+            f"- {m(p['path'])}:{m(p.get('line'))} {m(p.get('code'))}: {m(p.get('message'))}"
             for p in self._lint_sample
         ] or ["None."]
         if totals["lint_problems"] > len(self._lint_sample):
@@ -216,13 +254,71 @@ class ReportWriter:
                 f"- ... and {totals['lint_problems'] - len(self._lint_sample)} more in report.json"
             )
         lines += ["", "## Files that could not be analysed", ""]
-        lines += [f"- `{u['path']}`: {(u['error'] or {}).get('message')}" for u in self.unparsable]
         lines += [
-            f"- `{f['path']}`: every engine for {f['capability']} failed" for f in self.failed
+            f"- {m(u['path'])}: {m((u['error'] or {}).get('message'))}" for u in self.unparsable
+        ]
+        lines += [
+            f"- {m(f['path'])}: every engine for {m(f['capability'])} failed" for f in self.failed
         ]
         if not self.unparsable and not self.failed:
             lines.append("None.")
+        lines += ["", "## Files and folders not reviewed", ""]
+        lines += [f"- {m(s['path'])} ({m(s['kind'])}): {m(s['reason'])}" for s in self.skipped]
+        if not self.skipped:
+            lines.append("None.")
         return "\n".join(lines) + "\n"
+
+
+# Control characters, line and paragraph separators, and bidirectional overrides: shown
+# as escapes, so a name cannot start a new line (a heading) or reorder what is read.
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# ASCII punctuation that means something inline in CommonMark and GitHub tables; the
+# others (``.``, ``-``, ``+``, ``=``) only mean something at the start of a line, which
+# no value here can reach once its line breaks are escapes.
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#!|~])")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def markdown_text(value: object) -> str:
+    """``value`` as Markdown text that renders as itself, never as markup or HTML.
+
+    Control characters and line breaks become visible escapes (``\\n``), Markdown's
+    inline metacharacters are backslash-escaped, and ``&``, ``<``, ``>`` become entities.
+    """
+    text = display_path(str(value))
+    text = _INVISIBLE.sub(lambda c: _NAMED.get(c[0]) or _escape_code(c[0]), text)
+    text = _MARKDOWN.sub(r"\\\1", text)
+    return re.sub("[&<>]", lambda c: _ENTITIES[c[0]], text)
+
+
+def _escape_code(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _iso(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def _replace(target: Path, write: Callable[[IO[str]], object]) -> None:
+    """Write ``target`` through a new temporary file in its folder, then rename it over.
+
+    The rename replaces whatever ``target`` is (a planted symlink included) without
+    following it, and readers see the old file or the complete new one, never a part.
+    """
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide the report from its readers
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as out:
+            write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
 
 
 def _result(results: Mapping[str, Any], capability: str) -> Mapping[str, Any]:
