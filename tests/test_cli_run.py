@@ -131,3 +131,32 @@ def test_a_sink_failing_on_every_event_warns_once_and_the_run_succeeds(
     warnings = [line for line in result.stderr.splitlines() if "warning: telemetry sink" in line]
     expected = "warning: telemetry sink 'bad' failed and was skipped: RuntimeError: disk full"
     assert warnings == [expected]
+
+
+REFUSING = """
+import hybrid_core as hc
+
+def take(n):
+    if int(n) < 0:
+        raise hc.PayloadError(f"input 'n' must be >= 0, not {n}")
+    return int(n)
+
+def inner(m):
+    raise hc.PayloadError("the workflow passed something bad along")
+
+wf = hc.Workflow("refusing", inputs=["n"])
+wf.step("take", take, n=hc.input("n"))
+wf.step("inner", inner, m=hc.result("take"))
+"""
+
+
+def test_a_step_refusing_the_commands_input_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "refusing_flow.py").write_text(REFUSING)
+    env = {"PYTHONPATH": str(tmp_path)}
+    bad = run_hybrid("run", "refusing_flow:wf", "-i", "n=-1", cwd=tmp_path, env=env)
+    assert (bad.returncode, bad.stdout) == (2, "")
+    assert bad.stderr == "error: input 'n' must be >= 0, not -1\n"
+    # A step given another step's result: the workflow's fault, not the command line's.
+    inner = run_hybrid("run", "refusing_flow:wf", "-i", "n=1", cwd=tmp_path, env=env)
+    assert inner.returncode == 1
+    assert "the workflow passed something bad along" in inner.stderr

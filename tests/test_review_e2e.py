@@ -182,13 +182,11 @@ def test_a_bad_root_is_one_line_naming_the_input(tmp_path: Path, root: str, mess
 
 
 @needs_review
-@pytest.mark.xfail(
-    strict=True,
-    reason="hybrid run exits 1 for any failed step; a step's PayloadError (the caller's "
-    "fault) must map to exit 2 in hybrid_core._cli.run, which this change does not touch",
-)
 def test_a_bad_root_is_a_usage_error(tmp_path: Path) -> None:
-    assert review(tmp_path / "missing", tmp_path / "report").returncode == 2
+    result = review(tmp_path / "missing", tmp_path / "report")
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: ") and "'path'" in line, line
 
 
 @needs_review

@@ -26,10 +26,12 @@ from .._system import Hybrid
 from .._telemetry.bus import Event
 from .._telemetry.jsonl import JsonlSink
 from .._workflow import RunResult, RunStatus, Workflow
-from ..exceptions import describe_error
+from .._workflow.refs import ResultRef, iter_refs
+from ..exceptions import PayloadError, describe_error
 from .app import (
     EXIT_FAILED,
     EXIT_OK,
+    EXIT_USAGE,
     UsageFailure,
     _emit_json,
     _new_system,
@@ -245,6 +247,14 @@ def run(
         _interrupted(outcome, json_output=opts.json)
     assert outcome.result is not None
     result = outcome.result
+    fault = _callers_fault(result)
+    if fault is not None:
+        # A step refused what the command line gave it: a usage error, said once.
+        if opts.json:
+            _emit_json(run_to_dict(result))
+        warn_about_plugins(system, system.problems[outcome.open_problems :])
+        click.echo(f"error: {fault}", err=True)
+        sys.exit(EXIT_USAGE)
     _report(result, json_output=opts.json, quiet=opts.quiet)
     _warn_sink_failures(system)
     warn_about_plugins(system, system.problems[outcome.open_problems :])
@@ -351,6 +361,31 @@ def _warn_sink_failures(system: Hybrid) -> None:
     for sink, error in system.telemetry.sink_failures.items():
         # Once per sink, whatever the log settings: the run went on without it.
         click.echo(f"warning: telemetry sink {sink!r} failed and was skipped: {error}", err=True)
+
+
+def _callers_fault(result: RunResult) -> PayloadError | None:
+    """The PayloadError behind a failed run, when the run's own inputs reached the step
+    that raised it unchanged (so the fault is in what the command line gave)."""
+    if result.ok:
+        return None
+    for name, rec in result.steps.items():
+        if rec.status.value != "failed":
+            continue
+        error: BaseException | None = rec.error
+        while error is not None:
+            if isinstance(error, PayloadError):
+                return error if _fed_by_inputs(result, name) else None
+            error = error.__cause__
+    return None
+
+
+def _fed_by_inputs(result: RunResult, step: str) -> bool:
+    """True when ``step`` takes only the run's inputs and literal values as arguments."""
+    for definition in result.workflow.steps:
+        if definition.name == step:
+            refs = iter_refs(dict(definition.arguments))
+            return not any(isinstance(ref, ResultRef) for ref in refs)
+    return False
 
 
 def _report(result: RunResult, *, json_output: bool, quiet: bool) -> None:
