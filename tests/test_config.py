@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from clitools import run_hybrid
 
 from hybrid_core import ConfigError, find_config, load_config
+from hybrid_core._config.compose import MAX_CONFIG_BYTES
 from hybrid_core._config.load import config_from_mapping
 
 
@@ -80,3 +83,27 @@ def test_executor_close_grace() -> None:
         assert str(info.value) == (
             f"hybrid.toml: executor.close_grace: must be a number of seconds >= 0, not {shown}"
         )
+
+
+def test_a_fifo_device_or_huge_file_is_refused_without_reading_it(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)  # reading it would wait for a writer forever
+    with pytest.raises(ConfigError, match=r"fifo.toml: is not a regular file"):
+        load_config(fifo)
+    extends = tmp_path / "hybrid.toml"
+    extends.write_text('extends = "/dev/zero"\n')  # reading it would never end
+    with pytest.raises(ConfigError, match=r"/dev/zero: is not a regular file"):
+        load_config(extends)
+    big = tmp_path / "big.toml"
+    with big.open("wb") as out:  # sparse: no disk is spent on it
+        out.truncate(MAX_CONFIG_BYTES + 1)
+    with pytest.raises(ConfigError, match=f"is larger than {MAX_CONFIG_BYTES} bytes"):
+        load_config(big)
+
+
+def test_the_cli_refuses_a_fifo_as_config_with_exit_2(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    result = run_hybrid("--config", str(fifo), "validate")
+    assert result.returncode == 2
+    assert "is not a regular file (a FIFO, device or socket)" in result.stderr

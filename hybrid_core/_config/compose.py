@@ -15,8 +15,10 @@ a ConfigError; nothing is checked against the schema here (``config_from_mapping
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -251,12 +253,23 @@ class _Composer:
     def _read(self, path: Path, named_by: tuple[str, str] | None) -> _Document | None:
         shown = str(path)
         try:
-            raw = path.read_bytes()
+            raw = read_regular(path)
         except (FileNotFoundError, IsADirectoryError, ValueError) as exc:
             self._unopened(shown, named_by, exc)
             return None
+        except NotRegularFile:
+            self.problem(
+                shown, "", "is not a regular file (a FIFO, device or socket); give a .toml file"
+            )
+            return None
         except OSError as exc:
-            self.problem(shown, "", f"cannot be read: {exc.strerror or exc}")
+            if exc.errno == errno.EFBIG:
+                self.problem(
+                    shown, "", f"is larger than {MAX_CONFIG_BYTES} bytes, too large to be a "
+                    "configuration file; check the path"
+                )  # fmt: skip
+            else:
+                self.problem(shown, "", f"cannot be read: {exc.strerror or exc}")
             return None
         self.files.append(shown)
         try:
@@ -457,6 +470,32 @@ class _Unusable(Exception):
         super().__init__(message)
         self.key = key
         self.message = message
+
+
+# A configuration file is read whole; beyond this it is refused rather than let a
+# mistaken path (a log file, /dev/zero) exhaust memory.
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+
+
+class NotRegularFile(OSError):
+    """The path names a FIFO, a device or a socket: never opened for reading."""
+
+
+def read_regular(path: Path, limit: int = MAX_CONFIG_BYTES) -> bytes:
+    """The bytes of the regular file at ``path``, at most ``limit`` of them.
+
+    A FIFO, device or socket raises :class:`NotRegularFile` without blocking (it is
+    opened with O_NONBLOCK and checked before any read), and a larger file raises
+    ``OSError(EFBIG)``; everything else raises what ``open`` raises.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    with open(os.open(path, flags), "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            raise NotRegularFile(errno.EINVAL, "not a regular file", str(path))
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit} bytes", str(path))
+    return data
 
 
 def _parse(raw: bytes) -> dict[str, Any]:

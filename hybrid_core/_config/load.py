@@ -21,7 +21,7 @@ from .._core.util import close_matches
 from .._routing.router import RoutingPolicy
 from .._telemetry.builtin import check_settings
 from ..exceptions import ConfigError, ConfigProblem
-from .compose import Composed, compose_file, join_key
+from .compose import Composed, compose_file, join_key, read_regular
 
 __all__ = ["Config", "ExecutorConfig", "PluginsConfig", "find_config", "load_config"]
 
@@ -386,7 +386,7 @@ def find_config(start: str | os.PathLike[str] | None = None) -> Path | None:
 
 def _has_tool_hybrid(path: Path) -> bool:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path).decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return False
     # A cheap pre-check; the real parse happens when the file is loaded.
