@@ -267,3 +267,20 @@ def test_a_run_next_to_a_broken_plugin_says_so_in_one_line(tmp_path: Path) -> No
     (line,) = ran.stderr.splitlines()
     assert line.startswith("warning: plugin 'cli_broken_import' failed to load and was left out")
     assert "not_a_module_anywhere" in line and "hybrid doctor" in line
+
+
+def test_a_slow_plugin_import_is_named_by_doctor_and_with_v(tmp_path: Path) -> None:
+    # Sleeping past the threshold makes the import slow by construction, on any machine.
+    slow = "import time\nimport hybrid_core\ntime.sleep(0.8)\n\n@hybrid_core.hookimpl\n"
+    _plugin(tmp_path, "cli_slow", slow + "def hybrid_startup(system):\n    pass\n")
+    env = {"PYTHONPATH": str(tmp_path)}
+    doctor = run_hybrid("doctor", env=env)
+    assert "SLOW plugin cli_slow took" in doctor.stdout
+    report = json.loads(run_hybrid("doctor", "--json", env=env).stdout)
+    (slow,) = report["slow_plugins"]
+    assert slow["name"] == "cli_slow" and slow["import_seconds"] >= 0.8
+    verbose = run_hybrid("plugins", "-v", env=env)
+    assert "plugin 'cli_slow' took" in verbose.stderr and "to import" in verbose.stderr
+    listed = json.loads(run_hybrid("plugins", "--json", env=env).stdout)
+    (record,) = [r for r in listed if r["name"] == "cli_slow"]
+    assert record["import_seconds"] >= 0.8

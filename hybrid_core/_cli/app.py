@@ -19,11 +19,14 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import click
-from loguru import logger
 
 import hybrid_core
 
 from .._config.load import Config, find_config, load_config
+
+# The library disables its logger when this module first loads; -v enables it after.
+from .._core.log import logger
+from .._plugins.manager import SLOW_IMPORT_SECONDS
 from .._system import Hybrid
 from .._telemetry.bus import Sink
 from ..exceptions import ConfigError, HybridCoreError
@@ -57,6 +60,9 @@ def _set(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
                 setattr(opts, name, value)
             if name == "json":
                 _keep_stdout_for_json(ctx)
+            if name == "verbose" and not opts.quiet:
+                # Here, not in the group's callback: -v may come after the verb.
+                logger.enable("hybrid_core")
         return value
 
     return callback
@@ -390,6 +396,11 @@ def _diagnose(system: Hybrid, config_path: Path | None) -> dict[str, Any]:
         "duplicate_names": duplicates,
         "problems": [*system.problems, *gaps],
         "sink_failures": dict(system.telemetry.sink_failures),
+        "slow_plugins": [
+            {"name": r.name, "import_seconds": round(r.import_seconds or 0.0, 3)}
+            for r in system.plugins
+            if r.slow
+        ],
         "healthy": not failed and not system.problems and not gaps,
     }
 
@@ -422,6 +433,11 @@ def _print_report(report: dict[str, Any]) -> None:
         )
     for problem in report["problems"]:
         click.echo(f"PROBLEM {problem}")
+    for slow in report["slow_plugins"]:
+        click.echo(
+            f"SLOW plugin {slow['name']} took {slow['import_seconds']:.2f} s to import "
+            f"(over {SLOW_IMPORT_SECONDS} s; every command pays it)"
+        )
     click.echo("healthy" if report["healthy"] else "problems found")
 
 

@@ -10,6 +10,7 @@ as failed, and the others carry on.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,10 @@ GROUP = "hybrid_core"
 # (a host's own BaseException, such as the CLI's signal exception, or CancelledError)
 # passes through, so a real interrupt still interrupts.
 PLUGIN_FAULTS = (Exception, SystemExit, KeyboardInterrupt)
+
+# An entry point whose import takes longer than this is reported (doctor, -v): every
+# command of every process that loads plugins pays for it.
+SLOW_IMPORT_SECONDS = 0.5
 HOOK_NAMES = tuple(sorted(hookspecs.__all__))
 
 
@@ -106,10 +111,16 @@ class PluginRecord:
     status: str = "loaded"
     error: str | None = None
     plugin: Any = attrs.field(default=None, repr=False, eq=False)
+    import_seconds: float | None = attrs.field(default=None, eq=False)
 
     @property
     def ok(self) -> bool:
         return self.status == "loaded"
+
+    @property
+    def slow(self) -> bool:
+        """True when importing the plugin took over :data:`SLOW_IMPORT_SECONDS`."""
+        return self.import_seconds is not None and self.import_seconds > SLOW_IMPORT_SECONDS
 
     def fail(self, error: BaseException | str) -> None:
         message = error if isinstance(error, str) else _describe(error)
@@ -127,6 +138,9 @@ class PluginRecord:
             "hooks": list(self.hooks),
             "status": self.status,
             "error": self.error,
+            "import_seconds": (
+                None if self.import_seconds is None else round(self.import_seconds, 3)
+            ),
         }
 
 
@@ -205,6 +219,7 @@ class PluginManager:
 
     def add_entry_point(self, ref: EntryPointRef) -> PluginRecord:
         """Import an entry point's object and register it under the entry point's name."""
+        started = time.perf_counter()
         try:
             plugin = ref.load()
         except PLUGIN_FAULTS as exc:
@@ -214,15 +229,26 @@ class PluginManager:
             error = PluginLoadError(ref.name, f"failed to import {ref.value!r}: {_describe(exc)}")
             error.__cause__ = exc
             record.fail(error)
-            return record
-        return self.add(
-            plugin,
-            ref.name,
-            source="entry-point",
-            distribution=ref.distribution,
-            version=ref.version,
-            value=ref.value,
-        )
+        else:
+            record = self.add(
+                plugin,
+                ref.name,
+                source="entry-point",
+                distribution=ref.distribution,
+                version=ref.version,
+                value=ref.value,
+            )
+        record.import_seconds = time.perf_counter() - started
+        if record.slow:
+            from .._core.log import logger
+
+            logger.warning(
+                "plugin {!r} took {:.2f} s to import (every command pays it; over {} s)",
+                record.name,
+                record.import_seconds,
+                SLOW_IMPORT_SECONDS,
+            )
+        return record
 
     def record_missing(self, name: str, installed: Iterable[str], origin: str) -> None:
         """Record a plugin that the selection names but that is not installed."""
