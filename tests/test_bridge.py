@@ -172,6 +172,28 @@ def test_parallel_first_cancels_the_slower_providers() -> None:
     assert cancelled.is_set()
 
 
+def test_losing_the_race_is_not_a_failure_and_the_winner_is_the_provider() -> None:
+    async def slow(payload: Any) -> str:
+        await asyncio.sleep(3600)
+        return "never"
+
+    sink = InMemorySink()
+    wf = Workflow("w")
+    wf.add(parallel_step("p", "text.op", aggregate="first"))
+    wf.returns("p")
+    system = start(engine("slow", slow), engine("quick", fast), sink=sink)
+    for _ in range(5):  # past the cooldown threshold, were losing counted as failing
+        result = system.run(wf)
+        assert result.unwrap() == "fast"
+        assert result.steps["p"].provider == "quick"
+    stats = system.router.stats("slow")
+    system.close()
+    stops = {e.provider: e.attributes for e in sink.named("engine.call.stop")}
+    assert stops["slow"]["outcome"] == "cancelled" and "error" not in stops["slow"]
+    assert stops["quick"]["outcome"] == "ok"
+    assert (stats.failures, stats.consecutive_failures) == (0, 0)
+
+
 def test_parallel_consensus_and_custom_aggregate() -> None:
     system = start(engine("a", lambda p: 1), engine("b", lambda p: 2), engine("c", lambda p: 1),
                    engine("d", failing))

@@ -192,7 +192,7 @@ class _Parallel:
         }
         call.provider = ",".join(tasks)
         try:
-            return await self._gather(tasks)
+            return await self._gather(tasks, call)
         finally:
             await _cancel(tasks.values())
 
@@ -208,7 +208,7 @@ class _Parallel:
                 )
         return found
 
-    async def _gather(self, tasks: dict[str, asyncio.Future[Any]]) -> Any:
+    async def _gather(self, tasks: dict[str, asyncio.Future[Any]], call: StepCall) -> Any:
         agg, cap = self.aggregate, self.capability
         need = (
             {"first": 1, "quorum": self.quorum or 1}.get(agg, len(tasks))
@@ -220,6 +220,7 @@ class _Parallel:
             if len(done) < need:
                 why = "no provider succeeded" if agg == "first" else f"quorum of {need} not reached"
                 raise AllProvidersFailed(cap, list(errors.items()), why)
+            call.provider = ",".join(done)  # who answered, not who was asked
             return next(iter(done.values())) if agg == "first" else done
         if agg == "all":
             if errors:

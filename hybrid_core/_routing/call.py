@@ -107,10 +107,15 @@ class Caller:
             # Latency is service time: a wait for a slot or a resource is not the
             # provider's slowness (the strategies account for queueing separately). A bad
             # payload is the caller's fault: not held against the provider's health.
-            ok = error is None or isinstance(error, PayloadError)
-            settle(self.policy, stats, now - served, ok, now)
+            # A call whose caller stopped waiting (the run was cancelled, or a parallel
+            # step took a faster provider's answer) says nothing about the provider.
+            cancelled = isinstance(error, asyncio.CancelledError)
+            if not cancelled:
+                ok = error is None or isinstance(error, PayloadError)
+                settle(self.policy, stats, now - served, ok, now)
             if emit:
-                outcome = {} if error is None else {"error": f"{type(error).__name__}: {error}"}
+                failed = error is not None and not cancelled
+                outcome = {"error": f"{type(error).__name__}: {error}"} if failed else {}
                 self.telemetry.emit(
                     "engine.call.stop",
                     ctx,
@@ -118,7 +123,7 @@ class Caller:
                     duration=now - started,
                     capability=capability,
                     attempt=attempt,
-                    outcome="ok" if error is None else "error",
+                    outcome="cancelled" if cancelled else "error" if failed else "ok",
                     **outcome,
                 )
 

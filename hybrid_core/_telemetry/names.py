@@ -143,7 +143,7 @@ _SPECS = (
         {
             "capability": "the capability served, or null for a direct call",
             "attempt": "the attempt number",
-            "outcome": "ok or error",
+            "outcome": "ok, error, or cancelled (its caller stopped waiting for it)",
             "error": "present when the outcome is error: 'Type: message'",
         },
     ),
