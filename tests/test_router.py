@@ -429,3 +429,36 @@ def test_a_dead_worker_process_is_replaced() -> None:
         assert isinstance(info.value.attempts[0][1], BrokenExecutor)
         second = s.execute("text.op", "live")
     assert first != second  # a new worker process serves after the crash
+
+
+@pytest.mark.parametrize("raising", [SystemExit(4), KeyboardInterrupt()])
+def test_a_strategy_or_sink_that_exits_does_not_end_the_run(raising: BaseException) -> None:
+    from hybrid_core import Engine, Hybrid, RoutingPolicy
+    from hybrid_core.testing import make_plugin
+
+    class Exiting:
+        name = "exiting"
+
+        def order(self, candidates: Any, request: Any) -> Any:
+            raise raising
+
+    class ExitingSink:
+        name = "exiting-sink"
+
+        def handle(self, event: Any) -> None:
+            raise raising
+
+        def flush(self) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    engine = Engine(name="e.one", capabilities={"x.op": 1}, handler=lambda p: "done")
+    plugin = make_plugin("p", engines=[engine], strategies=[Exiting()])
+    policy = RoutingPolicy(strategy="exiting")
+    with Hybrid(plugins=[plugin], entry_points=False, routing=policy,
+                sinks=[ExitingSink()]) as system:  # fmt: skip
+        assert system.execute("x.op", {}) == "done"
+        failures = dict(system.telemetry.sink_failures)
+    assert "exiting-sink" in failures

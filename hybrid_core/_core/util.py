@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import random
 
-__all__ = ["close_matches", "new_rng"]
+__all__ = ["PLUGIN_FAULTS", "close_matches", "new_rng"]
+
+# What plugin code (a hook, a strategy, a sink) may raise and still be only its own
+# failure: a plugin calling sys.exit() or raising KeyboardInterrupt itself must not end
+# the host. Anything else (a host's own BaseException, such as the CLI's signal
+# exception, or CancelledError) passes through, so a real interrupt still interrupts.
+PLUGIN_FAULTS = (Exception, SystemExit, KeyboardInterrupt)
 
 
 def close_matches(

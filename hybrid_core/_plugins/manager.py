@@ -18,7 +18,7 @@ import attrs
 import pluggy
 
 from .. import hookspecs
-from .._core.util import close_matches
+from .._core.util import PLUGIN_FAULTS, close_matches
 from .._markers import PROJECT
 from ..exceptions import (
     PluginError,
@@ -34,12 +34,6 @@ __all__ = ["EntryPointRef", "PluginManager", "PluginRecord", "scan_entry_points"
 
 ENV_VAR = "HYBRID_CORE_PLUGINS"
 GROUP = "hybrid_core"
-
-# What plugin code may raise and still be only that plugin's failure: a plugin calling
-# sys.exit() or raising KeyboardInterrupt itself must not end the host. Anything else
-# (a host's own BaseException, such as the CLI's signal exception, or CancelledError)
-# passes through, so a real interrupt still interrupts.
-PLUGIN_FAULTS = (Exception, SystemExit, KeyboardInterrupt)
 
 # An entry point whose import takes longer than this is reported (doctor, -v): every
 # command of every process that loads plugins pays for it.

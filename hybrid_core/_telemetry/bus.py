@@ -21,6 +21,7 @@ import attrs
 
 from .._core.context import ExecutionContext
 from .._core.log import logger
+from .._core.util import PLUGIN_FAULTS
 
 if TYPE_CHECKING:
     from .queue import EventQueue
@@ -219,7 +220,7 @@ class TelemetryBus:
         for sink in self._inline:
             try:
                 sink.handle(event)
-            except Exception as exc:  # noqa: BLE001 - a sink must never break a run
+            except PLUGIN_FAULTS as exc:  # a sink must never break a run
                 self._report(sink, exc)
         if self._queued:
             queue = self._queue
@@ -273,7 +274,7 @@ class TelemetryBus:
         try:
             for method in methods:
                 getattr(sink, method)()
-        except Exception as exc:  # noqa: BLE001
+        except PLUGIN_FAULTS as exc:
             self._report(sink, exc)
 
     def _report(self, sink: Sink, exc: BaseException) -> None:

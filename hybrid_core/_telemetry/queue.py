@@ -14,6 +14,8 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from .._core.util import PLUGIN_FAULTS
+
 if TYPE_CHECKING:
     from .bus import Event, Sink
 
@@ -133,7 +135,7 @@ class EventQueue:
             for sink in self._sinks():
                 try:
                     sink.handle(item)
-                except Exception as exc:  # noqa: BLE001 - a sink never stops delivery
+                except PLUGIN_FAULTS as exc:  # a sink never stops delivery
                     self._report(sink, exc)
 
     def _sleep(self) -> None:
@@ -150,7 +152,7 @@ class EventQueue:
             try:
                 for method in methods:
                     getattr(sink, method)()
-            except Exception as exc:  # noqa: BLE001 - reported; the other sinks go on
+            except PLUGIN_FAULTS as exc:  # reported; the other sinks go on
                 self._report(sink, exc)
 
     def __repr__(self) -> str:
