@@ -160,3 +160,62 @@ def test_a_step_refusing_the_commands_input_is_a_usage_error(tmp_path: Path) -> 
     inner = run_hybrid("run", "refusing_flow:wf", "-i", "n=1", cwd=tmp_path, env=env)
     assert inner.returncode == 1
     assert "the workflow passed something bad along" in inner.stderr
+
+
+SLEEPY_PLUGIN = """
+import time
+import hybrid_core
+
+def nap(payload):
+    time.sleep(float(payload["seconds"]))
+    return "woke"
+
+@hybrid_core.hookimpl
+def hybrid_engines():
+    return [
+        hybrid_core.Engine(name="sleepy.bounded", capabilities={"nap.bounded": 1},
+                           handler=nap, timeout=0.5),
+        hybrid_core.Engine(name="sleepy.loop", capabilities={"nap.loop": 1}, handler=nap),
+    ]
+"""
+
+SLEEPY_FLOW = """
+import hybrid_core as hc
+wf = hc.Workflow("sleepy", inputs=["cap", "seconds"])
+bounded = hc.Workflow("bounded", inputs=["seconds"])
+bounded.add(hc.capability_step("nap", "nap.bounded", seconds=hc.input("seconds")))
+bounded.returns("nap")
+loop = hc.Workflow("loop", inputs=["seconds"])
+loop.add(hc.capability_step("nap", "nap.loop", seconds=hc.input("seconds")))
+loop.returns("nap")
+"""
+
+
+def _sleepy(tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "sleepy_plugin.py").write_text(SLEEPY_PLUGIN)
+    (tmp_path / "sleepy_flow.py").write_text(SLEEPY_FLOW)
+    info = tmp_path / "sleepy_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: sleepy-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[hybrid_core]\nsleepy = sleepy_plugin\n")
+    return {"PYTHONPATH": str(tmp_path)}
+
+
+def test_an_engine_timeout_holds_for_a_sync_handler(tmp_path: Path) -> None:
+    env = _sleepy(tmp_path)
+    result = run_hybrid("run", "sleepy_flow:bounded", "-i", "seconds:=3", "--json",
+                        cwd=tmp_path, env=env)  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    step = json.loads(result.stdout)["steps"]["nap"]
+    assert step["status"] == "failed"
+    assert "EngineTimeout" in step["error"] or "timed out" in step["error"]
+
+
+def test_a_run_timeout_is_not_ignored_by_a_sync_handler_on_the_loop(tmp_path: Path) -> None:
+    env = _sleepy(tmp_path)
+    result = run_hybrid("run", "sleepy_flow:loop", "-i", "seconds:=1.5", "--timeout", "0.3",
+                        "--json", cwd=tmp_path, env=env)  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    run = json.loads(result.stdout)
+    assert run["status"] == "failed"
+    assert "deadline" in (run["error"] or "")

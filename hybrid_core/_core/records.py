@@ -126,7 +126,8 @@ class Engine:
     a payload key (e.g. ``"path"``): calls whose payloads hold the same value there go to
     the same worker process, so a worker-side cache (a file parsed once) serves them all.
     ``resources`` says what one call needs from the system's resource pools; ``timeout``
-    bounds one call in seconds.
+    bounds one call in seconds (a sync handler with a timeout runs in a thread, as with
+    ``blocking=True``: on the event loop nothing could stop waiting for it).
     ``version`` left as None becomes the version of the distribution whose plugin
     registers the engine (an engine a host registers itself keeps None).
     ``start``/``stop`` (sync or async, no arguments) run when the system starts and closes;
@@ -177,7 +178,14 @@ class Engine:
         object.__setattr__(self, "resources", _resources(self.resources, owner=owner))
         object.__setattr__(self, "metadata", FrozenDict(self.metadata))
         object.__setattr__(self, "process", bool(self.process))
-        object.__setattr__(self, "blocking", bool(self.blocking) or self.process)
+        # A sync handler on the event loop cannot be interrupted, so its timeout could not
+        # be kept: with a timeout it runs in a thread, where the wait for it can end.
+        sync_with_timeout = self.timeout is not None and not inspect.iscoroutinefunction(
+            self.handler
+        )
+        object.__setattr__(
+            self, "blocking", bool(self.blocking) or self.process or sync_with_timeout
+        )
         mode = context_mode(self.handler)
         if self.process and mode != "none":
             raise ValueError(

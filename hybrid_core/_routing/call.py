@@ -205,6 +205,13 @@ class Caller:
             result = await self._executor().asubmit(call)
         else:
             result = handler(*args, **kwargs)
+            # Nothing could interrupt it on the loop; a deadline it overran is not ignored.
+            if ctx.deadline is not None and time.monotonic() > ctx.deadline:
+                raise DeadlineExceeded(
+                    f"the deadline passed while {engine.name!r} was working (a sync handler "
+                    "on the event loop cannot be stopped; set blocking=True to run it in a "
+                    "thread)"
+                )
         if inspect.isawaitable(result):
             if inspect.iscoroutine(result):
                 result.close()
