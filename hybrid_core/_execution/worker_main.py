@@ -4,7 +4,8 @@ A worker reads frames from its socket, runs each call in the order sent, and wri
 reply frame per call. A frame is a 16-byte header (call id, body size) and a pickled body:
 ``(fn, args, kwargs)`` going out, ``(ok, value, traceback text)`` coming back. The call id
 0 asks the worker to exit once the calls before it are done; so does the end of the
-socket (the parent closed it or died).
+socket (the parent closed it or died). The worker's first frame, id 0 and empty, says
+it has started, so a later death is the fault of the call it was running.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import sys
 import traceback
 
 HEADER = struct.Struct("!QQ")
-STOP = 0
+STOP = 0  # parent to worker: exit once the calls before it are done
+READY = 0  # worker to parent, its first frame: started, about to read calls
 READ_SIZE = 1 << 18
 PICKLE = pickle.HIGHEST_PROTOCOL
 # Writing to a peer that has gone must raise EPIPE, not kill the process with SIGPIPE.
@@ -38,6 +40,10 @@ def serve(sock: socket.socket) -> None:
     # call is never cut half way by a signal meant for the host.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sock.setblocking(True)
+    try:
+        sock.sendall(HEADER.pack(READY, 0), NO_SIGNAL)
+    except OSError:
+        return  # the parent has gone already
     with sock, sock.makefile("rb", buffering=READ_SIZE) as reader:
         while True:
             header = reader.read(HEADER.size)

@@ -31,7 +31,16 @@ from collections.abc import Hashable
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from .worker_main import HEADER, NO_SIGNAL, PICKLE, READ_SIZE, STOP, RemoteTraceback, describe
+from .worker_main import (
+    HEADER,
+    NO_SIGNAL,
+    PICKLE,
+    READ_SIZE,
+    READY,
+    STOP,
+    RemoteTraceback,
+    describe,
+)
 from .worker_main import serve as _serve
 
 __all__ = ["Workers"]
@@ -40,6 +49,9 @@ __all__ = ["Workers"]
 # (a main module without the __main__ guard, a module that crashes on import), so the
 # pool stops starting new ones instead of spinning.
 _EARLY_DEATHS = 3
+# A call whose caller stopped waiting (cancelled, timed out) gets this long to finish
+# before its worker is killed and replaced, so it cannot hold the worker for good.
+CANCEL_GRACE = 1.0
 # A process sentinel is a file descriptor a selector can watch on POSIX; on Windows it is
 # a handle, and a death is seen only when the worker's socket closes.
 _SENTINELS = sys.platform != "win32"
@@ -86,14 +98,26 @@ class _Mailbox:
 
 
 class _Pending:
-    """A call sent (or about to be) to a worker, and where its reply goes."""
+    """A call sent (or about to be) to a worker, and where its reply goes.
 
-    __slots__ = ("future", "index", "mailbox", "name")
+    ``frame`` is kept until the reply comes, so that a call queued behind one that killed
+    its worker can be sent again to the replacement; ``cancelled_at`` is when its caller
+    stopped waiting (monotonic), or None.
+    """
+
+    __slots__ = ("cancelled_at", "frame", "future", "index", "mailbox", "name")
 
     def __init__(
-        self, mailbox: _Mailbox, future: asyncio.Future[Any], name: str, index: int
+        self,
+        mailbox: _Mailbox,
+        future: asyncio.Future[Any],
+        name: str,
+        index: int,
+        frame: bytes,
     ) -> None:
         self.mailbox, self.future, self.name, self.index = mailbox, future, name, index
+        self.frame = frame
+        self.cancelled_at: float | None = None
 
 
 _Done = list[tuple[_Pending, "bytes | BaseException"]]
@@ -102,7 +126,9 @@ _Done = list[tuple[_Pending, "bytes | BaseException"]]
 class _Worker:
     """One worker process and the parent's end of its socket."""
 
-    __slots__ = ("calls", "cut", "dead", "inbox", "outbox", "process", "replied", "sock")
+    __slots__ = (
+        "calls", "cut", "dead", "inbox", "outbox", "process", "ready", "sock",
+    )  # fmt: skip
 
     def __init__(self, context: Any, label: str) -> None:
         self.sock, child = socket.socketpair()
@@ -121,7 +147,7 @@ class _Worker:
         self.outbox = bytearray()  # calls not yet written
         self.dead = False
         self.cut = False  # a frame may have been cut off half written
-        self.replied = False
+        self.ready = False  # it said it has started (its first frame)
 
     def end(self, timeout: float) -> str:
         """Wait up to ``timeout`` for the process to exit, then kill it; how it ended."""
@@ -212,14 +238,22 @@ class Workers:
             self.in_flight[index] += 1
             worker = self._workers[index]
             call_id = next(self._ids)
-            worker.calls[call_id] = _Pending(mailbox, future, describe(fn), index)
+            frame = HEADER.pack(call_id, len(body)) + body
+            pending = worker.calls[call_id] = _Pending(mailbox, future, describe(fn), index, frame)
             idle = not worker.outbox
-            worker.outbox += HEADER.pack(call_id, len(body))
-            worker.outbox += body
+            worker.outbox += frame
             # A dead worker's calls move to its replacement, which sends them.
             if idle and not worker.dead and not self._send(worker):
                 self._wake()  # the rest waits for the socket to drain
+        future.add_done_callback(functools.partial(self._on_done, pending))
         return future
+
+    def _on_done(self, pending: _Pending, future: asyncio.Future[Any]) -> None:
+        """On the caller's loop: a call whose caller stopped waiting may free its worker."""
+        if future.cancelled():
+            with self._lock:
+                pending.cancelled_at = time.monotonic()
+                self._wake()
 
     def _choose(self, affinity: Hashable | None) -> int:
         if affinity is not None:
@@ -292,7 +326,10 @@ class Workers:
     def _serve_forever(self) -> None:
         while True:
             done: _Done = []
-            limit = None if self._close_by is None else max(self._close_by - time.monotonic(), 0)
+            wake_at = self._kill_abandoned()
+            if self._close_by is not None:
+                wake_at = min(wake_at or self._close_by, self._close_by)
+            limit = None if wake_at is None else max(wake_at - time.monotonic(), 0)
             for key, mask in self._selector.select(limit):
                 if key.data is None:
                     self._drain_wake()
@@ -323,6 +360,25 @@ class Workers:
             if self._close_by is not None and time.monotonic() >= self._close_by:
                 self._closing = "now"  # the grace is over: what still runs is killed
                 return
+
+    def _kill_abandoned(self) -> float | None:
+        """Kill each worker whose running call nobody awaits any more, once its grace has
+        passed (the sentinel then replaces it); when to look again, or None."""
+        now, wake_at = time.monotonic(), None
+        with self._lock:
+            if self._closing:
+                return None
+            running = [(w, next(iter(w.calls.values()))) for w in self._workers if w.calls]
+        for worker, pending in running:
+            if pending.cancelled_at is None or worker.dead or not worker.ready:
+                continue
+            due = pending.cancelled_at + CANCEL_GRACE
+            if now >= due:
+                with contextlib.suppress(OSError, ValueError, AttributeError):
+                    worker.process.kill()
+            else:
+                wake_at = due if wake_at is None else min(wake_at, due)
+        return wake_at
 
     def _drain_wake(self) -> None:
         with contextlib.suppress(BlockingIOError):
@@ -364,15 +420,18 @@ class Workers:
             replies.append((call_id, bytes(inbox[start + HEADER.size : end])))
             start = end
         del inbox[:start]
-        if replies:
-            worker.replied = True
+        if replies and replies[0][0] == READY:
+            worker.ready = True
             self._early_deaths = 0
+            del replies[0]
+        if replies:
             with self._lock:
                 done += [(worker.calls.pop(call_id), reply) for call_id, reply in replies]
         return True
 
     def _lost(self, worker: _Worker, done: _Done) -> None:
-        """A worker died: fail the calls it held and start another in its place."""
+        """A worker died: its running call fails, the ones queued behind it go to the
+        worker that takes its place (they never started: a worker runs one at a time)."""
         with self._lock:
             worker.dead = True
             held = list(worker.calls.values())
@@ -383,35 +442,57 @@ class Workers:
             self._selector.unregister(worker.process.sentinel)
         worker.sock.close()
         how = worker.end(2.0)
-        for pending in held:
-            error = BrokenProcessPool(
-                f"worker process {worker.process.pid} {how} while {pending.name} was queued "
-                "or running in it, so that call may not have run; a new worker process "
-                "takes its place for later calls"
-            )
-            done.append((pending, error))
-        self._early_deaths += not worker.replied
+        pid = worker.process.pid
+        requeue: list[_Pending] = []
+        if worker.ready and held and not self._closing:
+            running, *queued = held
+            cause = "after its caller stopped waiting" if running.cancelled_at else "while"
+            done.append((running, BrokenProcessPool(
+                f"worker process {pid} {how} {cause} running {running.name}; a new worker "
+                "process takes its place, and the calls queued behind this one run there"
+            )))  # fmt: skip
+            for pending in queued:
+                if pending.cancelled_at is None:
+                    requeue.append(pending)
+                else:
+                    done.append((pending, BrokenProcessPool("cancelled")))  # nobody waits
+        else:
+            for pending in held:
+                done.append((pending, BrokenProcessPool(
+                    f"worker process {pid} {how} while {pending.name} was queued or running "
+                    "in it, so that call may not have run; a new worker process takes its "
+                    "place for later calls"
+                )))  # fmt: skip
+        self._early_deaths += not worker.ready  # it never started: not a call's fault
         if self._closing:
             return  # no new workers while shutting down; the slot stays empty
         if self._early_deaths >= _EARLY_DEATHS:
+            done += [(p, BrokenProcessPool(f"{self._label}: worker deaths")) for p in requeue]
             self._break(
-                f"{self._early_deaths} worker processes in a row ended before finishing any "
-                f"call (the last {how}); check that the main module guards its code with "
+                f"{self._early_deaths} worker processes in a row ended before they could "
+                f"start (the last {how}); check that the main module guards its code with "
                 "'if __name__ == \"__main__\":' and that the handlers' modules import "
                 "cleanly in a fresh process"
             )
             return
-        self._replace(worker, how)
+        self._replace(worker, how, requeue, done)
 
-    def _replace(self, worker: _Worker, how: str) -> None:
+    def _replace(self, worker: _Worker, how: str, requeue: list[_Pending], done: _Done) -> None:
         index = self._workers.index(worker)
         try:
             replacement = _Worker(self._context, f"{self._label}-{index}")
         except Exception as exc:  # noqa: BLE001 - e.g. out of file descriptors
-            self._break(f"no new worker process could replace one that {how}: {exc!r}")
+            reason = f"no new worker process could replace one that {how}: {exc!r}"
+            done += [(p, BrokenProcessPool(f"{self._label}: {reason}")) for p in requeue]
+            self._break(reason)
             return
         with self._lock:
-            # Calls sent to the dead worker while the replacement started go to it.
+            # First the calls that were queued behind the one that died, in their order;
+            # then those sent to the dead worker while the replacement started.
+            for pending in requeue:
+                call_id = HEADER.unpack_from(pending.frame)[0]
+                replacement.calls[call_id] = pending
+                replacement.outbox += pending.frame
             replacement.calls.update(worker.calls)
             replacement.outbox += worker.outbox
             worker.calls.clear()
