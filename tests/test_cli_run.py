@@ -219,3 +219,16 @@ def test_a_run_timeout_is_not_ignored_by_a_sync_handler_on_the_loop(tmp_path: Pa
     run = json.loads(result.stdout)
     assert run["status"] == "failed"
     assert "deadline" in (run["error"] or "")
+
+
+def test_the_command_does_not_wait_for_thread_calls_nobody_awaits(tmp_path: Path) -> None:
+    env = _sleepy(tmp_path)
+    # Each attempt times out after 0.5 s and leaves a thread sleeping ten minutes; the
+    # command must end anyway (run_hybrid gives up after two minutes).
+    result = run_hybrid("run", "sleepy_flow:bounded", "-i", "seconds:=600", "-q",
+                        cwd=tmp_path, env=env)  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        "warning: 3 blocking call(s) nobody awaited were still running in threads and were "
+        "abandoned"
+    )

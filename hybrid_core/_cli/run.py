@@ -258,11 +258,35 @@ def run(
     _report(result, json_output=opts.json, quiet=opts.quiet)
     _warn_sink_failures(system)
     warn_about_plugins(system, system.problems[outcome.open_problems :])
-    sys.exit(EXIT_OK if result.status is RunStatus.SUCCEEDED else EXIT_FAILED)
+    code = EXIT_OK if result.status is RunStatus.SUCCEEDED else EXIT_FAILED
+    abandoned = _abandoned(outcome)
+    if abandoned:
+        click.echo(
+            f"warning: {abandoned} blocking call(s) nobody awaited were still running in "
+            "threads and were abandoned",
+            err=True,
+        )
+    _exit(code, abandoned)
 
 
-# Once interrupted, running calls get this long to stop before workers are killed.
-INTERRUPT_GRACE = 2.0
+def _abandoned(outcome: _Outcome) -> int:
+    executor = outcome.executor
+    return executor.abandoned if isinstance(executor, LocalExecutor) else 0
+
+
+def _exit(code: int, abandoned: int) -> NoReturn:
+    """Exit with ``code``; with abandoned thread calls, without waiting for them (a
+    thread cannot be stopped, and the interpreter would join it at exit)."""
+    if abandoned:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+# Once the run is over (or interrupted), calls still running get this long to stop
+# before their workers are killed and their threads abandoned.
+ABANDONED_GRACE = 2.0
 
 
 @attrs.define
@@ -317,10 +341,9 @@ async def _arun(
                     if progress is not None:
                         system.telemetry.detach(progress)
                         progress.close()
-                    if outcome.interrupts.signum is not None and isinstance(
-                        outcome.executor, LocalExecutor
-                    ):
-                        grace = min(outcome.executor.close_grace, INTERRUPT_GRACE)
+                    # The run is over: a call still running now is one nobody awaits.
+                    if isinstance(outcome.executor, LocalExecutor):
+                        grace = min(outcome.executor.close_grace, ABANDONED_GRACE)
                         outcome.executor.close_grace = grace
                     outcome.open_problems = len(system.problems)
         except asyncio.CancelledError:
@@ -344,17 +367,11 @@ def _interrupted(outcome: _Outcome, *, json_output: bool) -> NoReturn:
         )
         if json_output:
             _emit_json(run_to_dict(result))
-    executor = outcome.executor
-    abandoned = executor.abandoned if isinstance(executor, LocalExecutor) else 0
+    abandoned = _abandoned(outcome)
     if abandoned:
         line += f"; {abandoned} blocking call(s) still running in threads were abandoned"
     click.echo(line, err=True)
-    code = exit_code(outcome.interrupts.signum or 2)
-    if abandoned:  # a thread cannot be stopped; do not wait for it at interpreter exit
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    sys.exit(code)
+    _exit(exit_code(outcome.interrupts.signum or 2), abandoned)
 
 
 def _warn_sink_failures(system: Hybrid) -> None:
