@@ -159,14 +159,18 @@ class LocalExecutor:
         with self._lock:
             self._closed = True
             threads, workers = self._threads, self._workers
-            self._threads = self._workers = None
+            self._threads = None  # the workers stay reachable for kill() while they close
         until = time.monotonic() + self.close_grace
         if threads is not None:
             threads.shutdown(wait=False, cancel_futures=True)
-            _, still = wait_futures(list(self._running), timeout=self.close_grace)
-            self.abandoned += len(still)
         if workers is not None:
-            workers.close(grace=max(until - time.monotonic(), 0.0))
+            workers.close(grace=self.close_grace)
+        with self._lock:
+            self._workers = None
+        if threads is not None:
+            left = max(until - time.monotonic(), 0.0)
+            _, still = wait_futures(list(self._running), timeout=left)
+            self.abandoned += len(still)
 
     async def aclose(self) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self.close)

@@ -308,6 +308,8 @@ class Workers:
 
     def kill(self) -> None:
         """Kill every worker process at once, for a process that must exit now."""
+        with self._lock:
+            self._closing = "now"  # and start no replacement
         for worker in list(self._workers):
             with contextlib.suppress(OSError, ValueError, AttributeError):
                 worker.process.kill()
