@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 from typing import Any
 
@@ -20,6 +21,7 @@ from workflow_helpers import (
     bus,
     input,
     result,
+    arun,
     run,
 )
 
@@ -189,6 +191,29 @@ def test_a_failing_element_cancels_the_others_and_is_named() -> None:
     assert "ValueError: bad element" in str(error)
     # Every element had started before element 2 failed (no concurrency bound).
     assert sorted(cancelled) == [0, 1, 3]
+
+
+def test_elements_failing_together_leave_no_unretrieved_task_exception() -> None:
+    async def bad(k: int) -> int:
+        await asyncio.sleep(0.001)  # every element fails in the same turn of the loop
+        raise ValueError(f"bad {k}")
+
+    wf = Workflow("map")
+    wf.map("each", bad, over=list(range(8)), concurrency=4)
+
+    async def scenario() -> list[str]:
+        logged: list[str] = []
+        asyncio.get_running_loop().set_exception_handler(
+            lambda _loop, ctx: logged.append(ctx["message"])
+        )
+        out = await arun(wf)
+        assert out.status is RunStatus.FAILED
+        del out  # the failure's traceback keeps the element tasks alive until now
+        gc.collect()
+        await asyncio.sleep(0)
+        return logged
+
+    assert asyncio.run(scenario()) == []
 
 
 def test_map_over_nothing_or_over_skipped() -> None:

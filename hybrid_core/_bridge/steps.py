@@ -254,11 +254,11 @@ async def _until(
 
 
 async def _cancel(tasks: Any) -> None:
+    """Cancel what still runs and consume every outcome, so no task logs an unseen error."""
     pending = [t for t in tasks if not t.done()]
     for task in pending:
         task.cancel()
-    if pending:
-        await asyncio.gather(*pending, return_exceptions=True)
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _consensus(

@@ -136,8 +136,10 @@ async def _join(tasks: list[asyncio.Task[None]]) -> None:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
-    for task in tasks:
-        error = task.exception() if task.done() and not task.cancelled() else None
+    # Retrieve every failure, not just the one raised: several elements can fail in the
+    # same turn of the loop, and an unretrieved one is logged when its task is collected.
+    errors = [task.exception() for task in tasks if task.done() and not task.cancelled()]
+    for error in errors:
         if error is not None:
             raise error
 
