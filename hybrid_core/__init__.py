@@ -73,7 +73,7 @@ if TYPE_CHECKING:
     from ._plugins.manager import PluginRecord
     from ._routing.decision import Decision
     from ._routing.policy import RoutingPolicy
-    from ._routing.router import Router
+    from ._routing.router import Router, Served
     from ._routing.strategies import (
         LeastLoadedStrategy,
         PerformanceStrategy,
@@ -150,6 +150,7 @@ _LAZY: dict[str, str] = {
     "RoutingPolicy": "_routing.policy",
     "RoutingStrategy": "_routing.strategies",
     "RunResult": "_workflow",
+    "Served": "_routing.router",
     "RunStatus": "_workflow",
     "SKIPPED": "_workflow",
     "SharedState": "_core.context",
@@ -243,6 +244,7 @@ __all__ = [
     "RunResult",
     "RunStatus",
     "SKIPPED",
+    "Served",
     "SharedState",
     "Sink",
     "Span",

@@ -56,6 +56,23 @@ def test_capability_step_routes_and_records_the_provider() -> None:
     assert result.steps["loud"].provider == "up"
 
 
+def test_a_step_served_in_place_of_the_preferred_provider_says_why() -> None:
+    def down(payload: Any) -> str:
+        raise ConnectionError("down")
+
+    wf = Workflow("shout", inputs=["text"])
+    wf.add(capability_step("loud", "text.op", with_provider=True, text=hc.input("text")))
+    wf.returns("loud")
+    system = start(engine("up", down, priority=9), engine("low", upper, priority=1))
+    result = system.run(wf, text="hi")
+    system.close()
+    why = "up failed (ConnectionError)"
+    assert result.unwrap() == {"provider": "low", "result": "HI", "fallback": why}
+    record = result.steps["loud"]
+    assert (record.provider, record.fallback) == ("low", why)
+    assert f"(served by low: {why})" in result.summary()
+
+
 def test_single_payload_argument_is_sent_as_is() -> None:
     wf = Workflow("w", inputs=["n"])
     wf.add(engine_step("double", "doubler", payload=hc.input("n")))

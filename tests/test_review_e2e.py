@@ -112,6 +112,39 @@ def test_without_the_second_distribution_the_fallback_serves(
     assert set(report["engines"]["python.complexity"]) == {"pyast.complexity"}
 
 
+@pytest.mark.skipif(
+    not (installed("hybrid-core-review") and installed("hybrid-core-pyanalysis")),
+    reason="needs the review and pyanalysis plugins (tox)",
+)
+def test_findings_a_fallback_made_are_named_in_the_report_and_on_stderr(
+    source_tree: Path, tmp_path: Path
+) -> None:
+    # pyflakes cannot answer within a microsecond: every file's lint falls back to pyast.
+    config = tmp_path / "hybrid.toml"
+    config.write_text(
+        f'extends = "{CONFIG}"\n[engines."pyflakes.lint"]\ntimeout = 0.000001\n'
+    )
+    out = tmp_path / "report"
+    result = run_hybrid(
+        "run", "review", "--config", str(config), "--json",
+        "--input", f"path={source_tree}", "--input", f"out={out}",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    fallbacks = report["fallbacks"]
+    assert {(f["capability"], f["engine"]) for f in fallbacks} == {("python.lint", "pyast.lint")}
+    assert all("pyflakes.lint" in f["why"] for f in fallbacks)
+    assert sum(f["files"] for f in fallbacks) == report["totals"]["fallbacks"] == 6
+    assert report["engines"]["python.lint"] == {"pyast.lint": 6}
+    markdown = (out / "report.md").read_text()
+    assert "- python.lint: pyast.lint served " in markdown
+    assert "pyflakes.lint failed \\(EngineTimeout\\)" in markdown
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note: ")]
+    assert notes and all("in place of the preferred provider: pyflakes.lint" in n for n in notes)
+    routed = json.loads(result.stdout)["fallbacks"]
+    assert sum(f["requests"] for f in routed) == 6
+
+
 needs_review = pytest.mark.skipif(
     not installed("hybrid-core-review"), reason="needs the review plugin (tox)"
 )

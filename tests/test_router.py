@@ -289,6 +289,53 @@ def test_fallbacks_to_another_capability_and_to_a_named_engine() -> None:
         assert s.execute("text.fancy", 0, fallbacks=["nope.cap", "direct"]) == "direct"
 
 
+def test_serving_in_place_of_the_preferred_provider_says_why() -> None:
+    flaky = Flaky("flaky", failures=99)
+    s, _ = system(engine("flaky", flaky, 9), engine("steady", Flaky("steady"), 1),
+                  engine("spare", Flaky("spare"), 0),
+                  policy=RoutingPolicy(retries=1, backoff=0.0, cooldown_after=2, cooldown=60,
+                                       retry_budget=1.0))  # fmt: skip
+    with s:
+        serve = lambda: s._sync(lambda: s.router.aserve("text.op", 0))  # noqa: E731
+        assert serve() == ("steady:0", "steady", "flaky failed (ConnectionError)")
+        assert serve().fallback == "flaky failed (ConnectionError)"  # now cooling down
+        calls = flaky.calls
+        assert serve().fallback == "flaky was cooling down"
+        assert flaky.calls == calls, "a cooled provider is not called"
+        assert dict(s.router.fallbacks) == {
+            ("text.op", "steady", "flaky failed (ConnectionError)"): 2,
+            ("text.op", "steady", "flaky was cooling down"): 1,
+        }
+        assert s.execute("text.op", 1) == "steady:1"  # aexecute gives the value alone
+
+
+def test_no_fallback_when_the_preferred_provider_served() -> None:
+    s, _ = system(engine("again", Flaky("again", failures=1), 9),
+                  engine("low", Flaky("low", failures=1), 1),
+                  policy=RoutingPolicy(retries=2, backoff=0.0, cooldown_after=1, cooldown=60,
+                                       retry_budget=1.0))  # fmt: skip
+    with s:
+        # Retried on the same provider after it failed: a retry, not a fallback.
+        served = s._sync(lambda: s.router.aserve("text.op", 0, providers=["again"]))
+        assert served == ("again:0", "again", None)
+        with pytest.raises(AllProvidersFailed):
+            s._sync(lambda: s.router.aserve("text.op", 0, providers=["low"], retries=0))
+        # Only a provider of lower priority is cooling down: the preferred one serves.
+        served = s._sync(lambda: s.router.aserve("text.op", 0))
+        assert served == ("again:0", "again", None)
+        assert not s.router.fallbacks
+
+
+def test_an_explicit_fallback_says_what_failed_first() -> None:
+    s, _ = system(engine("down", Flaky("down", 99), cap="text.fancy"),
+                  engine("plain", lambda p: "plain", cap="text.plain"),
+                  policy=RoutingPolicy(retries=0))  # fmt: skip
+    with s:
+        served = s._sync(lambda: s.router.aserve("text.fancy", 0, fallbacks=["text.plain"]))
+    assert served == ("plain", "plain",
+                      "down failed (ConnectionError); fallback 'text.plain' served")  # fmt: skip
+
+
 def test_max_concurrency_is_enforced() -> None:
     peak = 0
     running = 0

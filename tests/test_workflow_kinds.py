@@ -18,10 +18,10 @@ from workflow_helpers import (
     StepStatus,
     Workflow,
     WorkflowDefinitionError,
+    arun,
     bus,
     input,
     result,
-    arun,
     run,
 )
 

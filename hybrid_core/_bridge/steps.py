@@ -94,7 +94,7 @@ class _Routed:
 
     async def __call__(self, call: StepCall) -> Any:
         router = _system(call).router
-        value, provider = await router.aroute(
+        value, provider, fallback = await router.aserve(
             self.capability,
             _payload(call.arguments),
             call.context,
@@ -103,9 +103,9 @@ class _Routed:
             retries=self.retries,
             fallbacks=self.fallbacks,
         )
-        call.provider = provider
+        call.provider, call.fallback = provider, fallback
         if self.with_provider:
-            return {"provider": provider, "result": value}
+            return {"provider": provider, "result": value, "fallback": fallback}
         return value
 
 
@@ -141,8 +141,9 @@ def capability_step(
     ``providers`` restricts the candidates; ``fallbacks`` (capabilities or provider names)
     are tried when routing exhausts its candidates; ``route_retries`` overrides the
     router's retries across providers. Step-level ``retry`` re-runs the whole routed step.
-    ``with_provider=True`` makes the step's result ``{"provider": name, "result": value}``,
-    for dependants that must say which provider produced what.
+    ``with_provider=True`` makes the step's result ``{"provider": name, "result": value,
+    "fallback": why}``, for dependants that must say which provider produced what (and,
+    when it was not the preferred one, why: see :class:`~hybrid_core.Served`).
     """
     freeze_capabilities({capability: 0}, owner=f"capability step {name!r}")
     options, arguments = _split(kwargs)

@@ -167,8 +167,14 @@ class Progress:
             self.stream.flush()
 
 
-def run_to_dict(result: RunResult) -> dict[str, Any]:
-    """A run result as JSON-ready data (the shape ``hybrid run --json`` prints)."""
+def run_to_dict(
+    result: RunResult, fallbacks: Mapping[tuple[str, str, str], int] | None = None
+) -> dict[str, Any]:
+    """A run result as JSON-ready data (the shape ``hybrid run --json`` prints).
+
+    ``fallbacks`` are the router's counts of requests served in place of a preferred
+    provider (:attr:`Router.fallbacks`), listed under ``"fallbacks"``.
+    """
     return {
         "workflow": result.name,
         "run_id": result.run_id,
@@ -185,10 +191,15 @@ def run_to_dict(result: RunResult) -> dict[str, Any]:
                 "start": rec.start,
                 "duration": rec.duration,
                 "provider": rec.provider,
+                "fallback": rec.fallback,
                 "error": describe_error(rec.error) if rec.error is not None else None,
             }
             for name, rec in result.steps.items()
         },
+        "fallbacks": [
+            {"capability": cap, "provider": provider, "why": why, "requests": count}
+            for (cap, provider, why), count in sorted((fallbacks or {}).items())
+        ],
     }
 
 
@@ -255,7 +266,8 @@ def run(
         warn_about_plugins(system, system.problems[outcome.open_problems :])
         click.echo(f"error: {fault}", err=True)
         sys.exit(EXIT_USAGE)
-    _report(result, json_output=opts.json, quiet=opts.quiet)
+    _report(result, outcome.fallbacks, json_output=opts.json, quiet=opts.quiet)
+    _note_fallbacks(outcome.fallbacks)
     _warn_sink_failures(system)
     warn_about_plugins(system, system.problems[outcome.open_problems :])
     code = EXIT_OK if result.status is RunStatus.SUCCEEDED else EXIT_FAILED
@@ -297,6 +309,7 @@ class _Outcome:
     started: bool = False
     executor: object = None  # the running system's, kept for after it has closed
     open_problems: int = 0  # how many system.problems there were before closing began
+    fallbacks: Mapping[tuple[str, str, str], int] = attrs.field(factory=dict)
 
 
 async def _arun(
@@ -326,6 +339,7 @@ async def _arun(
         try:
             async with system:
                 outcome.executor = system.executor
+                outcome.fallbacks = system.router.fallbacks  # the live count, read after closing
                 wf = resolve_workflow(system, spec)
                 outcome.workflow = wf.name
                 progress = Progress() if sys.stderr.isatty() and not json_output else None
@@ -374,6 +388,16 @@ def _interrupted(outcome: _Outcome, *, json_output: bool) -> NoReturn:
     _exit(exit_code(outcome.interrupts.signum or 2), abandoned)
 
 
+def _note_fallbacks(fallbacks: Mapping[tuple[str, str, str], int]) -> None:
+    """One line per capability, provider and reason: the result came from a fallback."""
+    for (capability, provider, why), count in sorted(fallbacks.items()):
+        click.echo(
+            f"note: {provider} served {count} {capability} request(s) in place of the "
+            f"preferred provider: {why}",
+            err=True,
+        )
+
+
 def _warn_sink_failures(system: Hybrid) -> None:
     for sink, error in system.telemetry.sink_failures.items():
         # Once per sink, whatever the log settings: the run went on without it.
@@ -405,9 +429,15 @@ def _fed_by_inputs(result: RunResult, step: str) -> bool:
     return False
 
 
-def _report(result: RunResult, *, json_output: bool, quiet: bool) -> None:
+def _report(
+    result: RunResult,
+    fallbacks: Mapping[tuple[str, str, str], int],
+    *,
+    json_output: bool,
+    quiet: bool,
+) -> None:
     if json_output:
-        _emit_json(run_to_dict(result))
+        _emit_json(run_to_dict(result, fallbacks))
     elif not quiet:
         click.echo(result.summary())
         if result.ok and result.value is not None:

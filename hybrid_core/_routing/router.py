@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     import random
@@ -47,7 +48,20 @@ from .decision import Choice, Decision, normalise
 from .policy import RetryBudget, RoutingPolicy, backoff, is_available
 from .strategies import PriorityStrategy, RouteRequest, RoutingStrategy
 
-__all__ = ["Decision", "Router", "RoutingPolicy"]
+__all__ = ["Decision", "Router", "RoutingPolicy", "Served"]
+
+
+class Served(NamedTuple):
+    """What :meth:`Router.aserve` returns: the value, who served it, and why not another.
+
+    ``fallback`` is ``None`` when the provider that served was the one preferred; otherwise
+    it says why the request went past a provider of higher priority, for example
+    ``"pyflakes failed (BrokenProcessPool)"`` or ``"pyflakes was cooling down"``.
+    """
+
+    value: Any
+    provider: str
+    fallback: str | None
 
 
 class Router(Caller):
@@ -82,6 +96,9 @@ class Router(Caller):
         self._budget = RetryBudget(self.policy.retry_budget, self.policy.min_retries_per_second)
         self._fallback = PriorityStrategy()
         self._strategy_failures: set[str] = set()
+        # (capability, provider that served, why not the preferred one) -> requests, since
+        # the system started; the keys name exception types, never messages, so they stay few.
+        self.fallbacks: Counter[tuple[str, str, str]] = Counter()
 
     # -- deciding -------------------------------------------------------------------------
 
@@ -193,13 +210,13 @@ class Router(Caller):
         capabilities or provider names tried in order when every attempt failed.
         Raises :class:`AllProvidersFailed` naming every attempt.
         """
-        value, _ = await self.aroute(
+        served = await self.aserve(
             capability, payload, context, strategy=strategy, providers=providers,
             timeout=timeout, retries=retries, fallbacks=fallbacks,
         )  # fmt: skip
-        return value
+        return served.value
 
-    async def aroute(
+    async def aserve(
         self,
         capability: str,
         payload: Any = None,
@@ -210,8 +227,9 @@ class Router(Caller):
         timeout: float | None = None,
         retries: int | None = None,
         fallbacks: Sequence[str] = (),
-    ) -> tuple[Any, str]:
-        """Like :meth:`aexecute`, returning ``(value, name of the provider that served)``."""
+    ) -> Served:
+        """Like :meth:`aexecute`, returning a :class:`Served`: the value, the provider that
+        served it and, when that was not the preferred one, why."""
         ctx = context or ExecutionContext.root(name=capability)
         chosen = self.strategy(strategy, capability)
         attempts: list[tuple[str, BaseException]] = []
@@ -223,13 +241,18 @@ class Router(Caller):
             why = stop.why
         for fallback in fallbacks:
             try:
-                return await self._fallback_call(fallback, payload, ctx, timeout)
+                value, name = await self._fallback_call(fallback, payload, ctx, timeout)
             except ContextError:
                 raise
             except AllProvidersFailed as exc:
                 attempts.extend(exc.attempts)
             except Exception as exc:  # noqa: BLE001 - recorded; the next fallback is tried
                 attempts.append((fallback, exc))
+            else:
+                failed = _failed_note(attempts, name) or f"every provider of {capability!r} failed"
+                note = f"{failed}; fallback {fallback!r} served"
+                self.fallbacks[capability, name, note] += 1
+                return Served(value, name, note)
         error = AllProvidersFailed(capability, attempts, why)
         raise error from attempts[-1][1] if attempts else None
 
@@ -243,7 +266,7 @@ class Router(Caller):
         timeout: float | None,
         retries: int | None,
         attempts: list[tuple[str, BaseException]],
-    ) -> tuple[Any, str]:
+    ) -> Served:
         policy = self.policy
         allowed = 1 + (policy.retries if retries is None else retries)
         self._budget.deposit()
@@ -264,7 +287,12 @@ class Router(Caller):
                 attempts.append((provider.name, exc))
                 failed.append(provider.name)
             else:
-                return value, provider.name
+                note = None
+                if failed or len(choice.available) < len(choice.everyone):
+                    note = _fallback_note(choice, provider, attempts)
+                    if note is not None:
+                        self.fallbacks[capability, provider.name, note] += 1
+                return Served(value, provider.name, note)
             if attempt == allowed:
                 break
             if not self._budget.withdraw():
@@ -284,7 +312,8 @@ class Router(Caller):
         if provider is not None:
             value = await self.call(provider, payload, ctx, timeout=timeout, capability=None)
             return value, provider.name
-        return await self.aroute(target, payload, ctx, timeout=timeout)
+        served = await self.aserve(target, payload, ctx, timeout=timeout)
+        return served.value, served.provider
 
     def _emit_decision(self, decision: Decision, ctx: ExecutionContext, attempt: int) -> None:
         if self.telemetry.enabled:
@@ -300,6 +329,30 @@ class Router(Caller):
                 reason=decision.reason,
                 attempt=attempt,
             )
+
+
+def _failed_note(attempts: Sequence[tuple[str, BaseException]], served: str) -> str:
+    """``"a failed (ValueError), b failed (TimeoutError)"`` for providers other than ``served``."""
+    last: dict[str, BaseException] = {}
+    for name, error in attempts:
+        if name != served:
+            last[name] = error
+    return ", ".join(f"{name} failed ({type(e).__name__})" for name, e in last.items())
+
+
+def _fallback_note(
+    choice: Choice, served: Provider, attempts: Sequence[tuple[str, BaseException]]
+) -> str | None:
+    """Why ``served`` served rather than a provider of higher priority, or ``None``."""
+    rank = choice.everyone.index(served)
+    above = choice.everyone[:rank]
+    failed = {name for name, _ in attempts}
+    cooled = [p.name for p in above if p not in choice.available and p.name not in failed]
+    parts = [_failed_note(attempts, served.name)] if attempts else []
+    if cooled:
+        parts.append(f"{', '.join(cooled)} {'was' if len(cooled) == 1 else 'were'} cooling down")
+    note = "; ".join(p for p in parts if p)
+    return note or None
 
 
 class _Exhausted(Exception):

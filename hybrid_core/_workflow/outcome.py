@@ -68,7 +68,8 @@ class StepRecord:
     the StepFailed of a failed step, the signal of a halted or cancelled one, and, for a
     step that succeeded after retries, the error of its last failed attempt. ``children``
     holds the runs of nested workflows (compose, map, switch), ``provider`` what served the
-    step when a router chose it.
+    step when a router chose it, and ``fallback``, when that provider was not the preferred
+    one, why (``"pyflakes was cooling down"``).
     """
 
     __slots__ = (
@@ -76,6 +77,7 @@ class StepRecord:
         "children",
         "duration",
         "error",
+        "fallback",
         "kind",
         "name",
         "provider",
@@ -101,6 +103,7 @@ class StepRecord:
         self.result: Any = None
         self.error: BaseException | None = None
         self.provider: str | None = None
+        self.fallback: str | None = None
         self.children: tuple[RunResult | None, ...] = ()
         self.undo_error: UndoFailed | None = None
 
@@ -260,6 +263,8 @@ class RunResult:
                 line += f": {describe_error(rec.error)}"
             if rec.undo_error is not None:
                 line += f"; {rec.undo_error}"
+            if rec.fallback is not None:
+                line += f" (served by {rec.provider}: {rec.fallback})"
             lines.append(line)
         return "\n".join(lines)
 

@@ -255,7 +255,7 @@ class _Run(RunState):
             try:
                 return await step.invoke(call)
             finally:
-                rec.provider = call.provider
+                rec.provider, rec.fallback = call.provider, call.fallback
                 if call.children:
                     rec.children = tuple(call.children)
         if step.wants_context:

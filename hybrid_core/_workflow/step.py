@@ -59,8 +59,9 @@ class StepCall:
 
     ``context`` is a child of the run's context (deadline shortened by the step's timeout).
     ``previous`` is the step's record from the run being resumed, on the first attempt of
-    a resumed step. ``invoke`` may set ``provider`` (what served the step) and append the
-    runs of nested workflows to ``children``; both land in the step's record.
+    a resumed step. ``invoke`` may set ``provider`` (what served the step), ``fallback``
+    (why that was not the preferred provider) and append the runs of nested workflows to
+    ``children``; all land in the step's record.
     """
 
     __slots__ = (
@@ -68,6 +69,7 @@ class StepCall:
         "attempt",
         "children",
         "context",
+        "fallback",
         "previous",
         "provider",
         "runtime",
@@ -91,6 +93,7 @@ class StepCall:
         self.runtime = runtime
         self.previous = previous
         self.provider: str | None = None
+        self.fallback: str | None = None
         self.children: list[RunResult | None] = []
 
 

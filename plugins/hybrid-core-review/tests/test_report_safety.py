@@ -86,6 +86,7 @@ def test_names_messages_and_code_cannot_inject_markdown(tmp_path: Path) -> None:
     assert headings == [
         "# Code review of src",
         "## Engines that produced each finding",
+        "## Findings not made by the preferred engine",
         "## The 25 most complex functions",
         "## Import cycles",
         "## Lint problems",

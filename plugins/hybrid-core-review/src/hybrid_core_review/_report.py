@@ -59,6 +59,8 @@ class ReportWriter:
         self.skipped: list[dict[str, Any]] = []
         self.totals: Counter[str] = Counter()
         self.engines: dict[str, Counter[str]] = {}
+        # (capability, engine that served, why not the preferred one) -> files
+        self.fallbacks: Counter[tuple[str, str, str]] = Counter()
         self.lint_codes: Counter[str] = Counter()
         self.unparsable: list[dict[str, Any]] = []
         self.failed: list[dict[str, Any]] = []
@@ -75,12 +77,16 @@ class ReportWriter:
             self.skipped.append({"path": display_path(path), "kind": kind, "reason": reason})
 
     def add(self, file: Mapping[str, Any], results: Mapping[str, Any]) -> dict[str, Any]:
-        """Record one file's results (capability -> ``{"provider", "result"}``)."""
+        """Record one file's results (capability -> ``{"provider", "result", "fallback"}``)."""
         entry: dict[str, Any] = {"path": file["relpath"], "module": file["module"]}
         for capability, served in results.items():
             provider = served.get("provider") if isinstance(served, Mapping) else None
             self.engines.setdefault(capability, Counter())[provider or "(failed)"] += 1
             entry.setdefault("engines", {})[capability] = provider
+            why = served.get("fallback") if isinstance(served, Mapping) else None
+            if provider and why:
+                self.fallbacks[capability, str(provider), str(why)] += 1
+                entry.setdefault("fallbacks", {})[capability] = str(why)
         parse_error = self._errors(entry, results)
         entry["ok"] = parse_error is None
         self._complexity(entry, _result(results, "python.complexity"))
@@ -181,6 +187,7 @@ class ReportWriter:
             "lint_problems": t["lint_problems"],
             "import_cycles": cycles,
             "engine_failures": len(self.failed),
+            "fallbacks": sum(self.fallbacks.values()),
             "skipped": len(self.skipped),
             "average_complexity": round(t["complexity"] / functions, 2) if functions else 0.0,
             "seconds": round(time.time() - self._started, 3),
@@ -197,6 +204,10 @@ class ReportWriter:
             "root": self.root,
             "totals": totals,
             "engines": {c: dict(n) for c, n in sorted(self.engines.items())},
+            "fallbacks": [
+                {"capability": c, "engine": e, "why": why, "files": n}
+                for (c, e, why), n in sorted(self.fallbacks.items())
+            ],
             "most_complex": self._most_complex(),
             "lint_codes": dict(self.lint_codes.most_common()),
             "import_cycles": cycles,
@@ -230,6 +241,11 @@ class ReportWriter:
         ]
         for cap, counts in sorted(self.engines.items()):
             lines += [f"| {m(cap)} | {m(name)} | {n} |" for name, n in counts.most_common()]
+        lines += ["", "## Findings not made by the preferred engine", ""]
+        lines += [
+            f"- {m(cap)}: {m(engine)} served {n} file(s) because {m(why)}"
+            for (cap, engine, why), n in sorted(self.fallbacks.items())
+        ] or ["None."]
         lines += [
             "",
             f"## The {TOP} most complex functions",
