@@ -6,6 +6,10 @@ Distributions are written to a folder on sys.path with a real ``.dist-info``, so
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -99,6 +103,67 @@ def test_plugin_raising_at_import_time_even_systemexit(install_plugin: InstallPl
     install_plugin("exits", "exits_at_import", "raise SystemExit(3)\n")
     with Hybrid() as system:
         assert record(system, "exits")["status"] == "failed"
+
+
+HOST = """
+import sys, hybrid_core
+try:
+    with hybrid_core.Hybrid() as system:
+        status = {r.name: r.status for r in system.plugins}
+        print("started", status.get("busy"), flush=True)
+except KeyboardInterrupt:
+    print("host interrupted", flush=True)
+    sys.exit(130)
+"""
+
+BUSY = """
+import sys, time
+import hybrid_core
+
+def busy():
+    print("busy", flush=True)
+    time.sleep(30)
+{where}
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize(
+    "where",
+    [
+        "busy()  # at import",
+        "@hybrid_core.hookimpl\ndef hybrid_engines():\n    busy()",
+        "@hybrid_core.hookimpl\ndef hybrid_startup(system):\n    busy()",
+    ],
+    ids=["import", "engines-hook", "startup-hook"],
+)
+def test_a_real_ctrl_c_while_plugin_code_runs_interrupts_the_host(
+    install_plugin: InstallPlugin, where: str
+) -> None:
+    """A plugin that raises KeyboardInterrupt itself only fails; a real SIGINT interrupts."""
+    site = install_plugin("busy", "busy_plugin", BUSY.format(where=where))
+    env = {**os.environ, "PYTHONPATH": str(site), "HYBRID_CORE_PLUGINS": "busy"}
+    host = subprocess.Popen(
+        [sys.executable, "-c", HOST], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert host.stdout is not None
+        assert host.stdout.readline().strip() == "busy"
+        host.send_signal(signal.SIGINT)
+        out, _ = host.communicate(timeout=20)
+    finally:
+        host.kill()
+    assert (host.returncode, out.strip()) == (130, "host interrupted")
+
+
+def test_a_plugin_raising_keyboardinterrupt_itself_only_fails(
+    install_plugin: InstallPlugin,
+) -> None:
+    install_plugin("kbd", "kbd_at_import", "raise KeyboardInterrupt\n")
+    install_plugin("kbd2", "kbd_in_hook", engines_plugin("    raise KeyboardInterrupt"))
+    with Hybrid() as system:
+        assert record(system, "kbd")["status"] == "failed"
+        assert record(system, "kbd2")["status"] == "failed"
 
 
 def test_hook_that_raises(install_plugin: InstallPlugin) -> None:

@@ -8,13 +8,40 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import random
 
-__all__ = ["PLUGIN_FAULTS", "close_matches", "new_rng"]
+__all__ = ["PLUGIN_FAULTS", "close_matches", "new_rng", "reraise_interrupt"]
 
 # What plugin code (a hook, a strategy, a sink) may raise and still be only its own
 # failure: a plugin calling sys.exit() or raising KeyboardInterrupt itself must not end
 # the host. Anything else (a host's own BaseException, such as the CLI's signal
 # exception, or CancelledError) passes through, so a real interrupt still interrupts.
 PLUGIN_FAULTS = (Exception, SystemExit, KeyboardInterrupt)
+
+
+def reraise_interrupt(exc: BaseException) -> None:
+    """Re-raise ``exc`` when it is a real Ctrl-C rather than plugin code raising it.
+
+    Called where :data:`PLUGIN_FAULTS` are caught. Python's SIGINT handler raises
+    ``KeyboardInterrupt`` at whatever instruction was running (a call, a loop's jump);
+    a plugin's own ``raise KeyboardInterrupt`` stops at a raise instruction. So a Ctrl-C
+    that lands while a plugin's code runs still interrupts the host (a plugin that
+    catches it and re-raises does not change where it was raised).
+    """
+    if isinstance(exc, KeyboardInterrupt) and not _raised_by_statement(exc):
+        raise exc
+
+
+def _raised_by_statement(exc: BaseException) -> bool:
+    import dis  # only when a KeyboardInterrupt is being looked at
+
+    # The instructions a ``raise`` statement (or a bare re-raise) compiles to.
+    raises = {dis.opmap[name] for name in ("RAISE_VARARGS", "RERAISE") if name in dis.opmap}
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code.co_code
+    return 0 <= tb.tb_lasti < len(code) and code[tb.tb_lasti] in raises
 
 
 def close_matches(

@@ -18,7 +18,7 @@ import attrs
 import pluggy
 
 from .. import hookspecs
-from .._core.util import PLUGIN_FAULTS, close_matches
+from .._core.util import PLUGIN_FAULTS, close_matches, reraise_interrupt
 from .._markers import PROJECT
 from ..exceptions import (
     PluginError,
@@ -217,6 +217,7 @@ class PluginManager:
         try:
             plugin = ref.load()
         except PLUGIN_FAULTS as exc:
+            reraise_interrupt(exc)
             record = self._new_record(
                 ref.name, "entry-point", ref.distribution, ref.version, ref.value
             )
@@ -305,6 +306,7 @@ class PluginManager:
         try:
             return impl.function(*args)
         except PLUGIN_FAULTS as exc:
+            reraise_interrupt(exc)
             error = PluginHookError(record.name, hook, f"raised {_describe(exc)}")
             raise error from exc
 

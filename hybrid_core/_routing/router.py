@@ -32,7 +32,7 @@ from .._core.log import logger
 from .._core.records import Provider
 from .._core.registry import Registry
 from .._core.resources import ResourcePools
-from .._core.util import PLUGIN_FAULTS, new_rng
+from .._core.util import PLUGIN_FAULTS, new_rng, reraise_interrupt
 from .._execution.executor import Executor
 from .._telemetry.bus import TelemetryBus
 from ..exceptions import (
@@ -179,6 +179,7 @@ class Router(Caller):
             result = strategy.order(candidates, request)
             ordered = normalise(result, candidates)
         except PLUGIN_FAULTS as exc:  # a broken strategy must not break routing
+            reraise_interrupt(exc)
             note = f"strategy {strategy.name!r} failed ({type(exc).__name__}: {exc}); used priority"
             self._report_strategy(strategy.name, note)
             fallback = self._fallback.order(candidates, request)

@@ -21,7 +21,7 @@ import attrs
 
 from .._core.context import ExecutionContext
 from .._core.log import logger
-from .._core.util import PLUGIN_FAULTS
+from .._core.util import PLUGIN_FAULTS, reraise_interrupt
 
 if TYPE_CHECKING:
     from .queue import EventQueue
@@ -221,6 +221,7 @@ class TelemetryBus:
             try:
                 sink.handle(event)
             except PLUGIN_FAULTS as exc:  # a sink must never break a run
+                reraise_interrupt(exc)
                 self._report(sink, exc)
         if self._queued:
             queue = self._queue
@@ -275,6 +276,7 @@ class TelemetryBus:
             for method in methods:
                 getattr(sink, method)()
         except PLUGIN_FAULTS as exc:
+            reraise_interrupt(exc)
             self._report(sink, exc)
 
     def _report(self, sink: Sink, exc: BaseException) -> None:

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from .._core.util import PLUGIN_FAULTS
+from .._core.util import PLUGIN_FAULTS, reraise_interrupt
 
 if TYPE_CHECKING:
     from .bus import Event, Sink
@@ -136,6 +136,7 @@ class EventQueue:
                 try:
                     sink.handle(item)
                 except PLUGIN_FAULTS as exc:  # a sink never stops delivery
+                    reraise_interrupt(exc)
                     self._report(sink, exc)
 
     def _sleep(self) -> None:
@@ -153,6 +154,7 @@ class EventQueue:
                 for method in methods:
                     getattr(sink, method)()
             except PLUGIN_FAULTS as exc:  # reported; the other sinks go on
+                reraise_interrupt(exc)
                 self._report(sink, exc)
 
     def __repr__(self) -> str:
