@@ -289,3 +289,41 @@ def test_unreadable_folders_are_reported_and_an_unreadable_root_refused(tmp_path
     assert [f["path"] for f in report["files"]] == ["a.py"]
     assert refused.returncode != 0 and "Traceback" not in refused.stderr
     assert "input 'path'" in refused.stderr and "cannot be read" in refused.stderr
+
+
+def _without_timings(report_dir: Path) -> tuple[Any, str]:
+    data = json.loads((report_dir / "report.json").read_text())
+    for key in ("run", "started"):
+        data.pop(key)
+    data["totals"].pop("seconds")
+    markdown = (report_dir / "report.md").read_text().splitlines()
+    kept = [line for line in markdown if not line.startswith(("Run ", "| seconds |"))]
+    return data, "\n".join(kept)
+
+
+@needs_review
+def test_the_report_does_not_depend_on_completion_order_or_worker_count(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "src"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text("")
+    for k in range(48):
+        # Equal complexity everywhere and more lint problems than report.md lists (200),
+        # so only the documented order can decide what is shown and in which order.
+        body = "import os, sys, json, re\n\ndef f(x):\n    if x:\n        return y\n    return 0\n"
+        (root / "pkg" / f"m{k:02}.py").write_text(body)
+    reports = []
+    for workers, concurrency in ((1, 1), (2, 16)):
+        config = tmp_path / f"hybrid{workers}.toml"
+        config.write_text(f'extends = "{CONFIG}"\n[executor]\nmax_processes = {workers}\n')
+        out = tmp_path / f"report{workers}"
+        result = review(root, out, "--config", str(config), "--max-concurrency", str(concurrency))
+        assert result.returncode == 0, result.stderr
+        reports.append(_without_timings(out))
+    assert reports[0] == reports[1]
+    data, markdown = reports[0]
+    assert [f["path"] for f in data["files"]] == sorted(f["path"] for f in data["files"])
+    assert data["totals"]["lint_problems"] == 48 * 5
+    shown = [line for line in markdown.splitlines() if line.startswith("- pkg/m")]
+    assert len(shown) == 200

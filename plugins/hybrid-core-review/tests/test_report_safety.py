@@ -85,6 +85,7 @@ def test_names_messages_and_code_cannot_inject_markdown(tmp_path: Path) -> None:
     headings = [line for line in markdown.splitlines() if line.startswith("#")]
     assert headings == [
         "# Code review of src",
+        "## Look here first",
         "## Engines that produced each finding",
         "## Findings not made by the preferred engine",
         "## The 25 most complex functions",

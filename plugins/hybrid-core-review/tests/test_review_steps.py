@@ -126,7 +126,7 @@ def test_report_streams_findings_and_finds_cycles(tmp_path: Path) -> None:
     assert [f["path"] for f in data["files"]] == ["a.py", "b.py", "c.py", "d.py"]
     assert data["lint_codes"] == {"UnusedImport": 3}
     markdown = Path(report["markdown"]).read_text()
-    assert "a -> b -> a" in markdown and "- d.py: d.py:1:1: invalid syntax" in markdown
+    assert "a -> b -> a" in markdown and "- d.py:1:1: invalid syntax\n" in markdown
     assert sorted(p.name for p in out.iterdir()) == ["report.json", "report.md"]
 
 

@@ -1,9 +1,15 @@
 """The review report: findings streamed in file by file, written as JSON and Markdown.
 
 Memory stays flat however large the tree: each file's findings go to a scratch JSON
-lines file as they arrive; only totals, the most complex functions (a bounded heap), the
-engines used and the import edges between the tree's modules are kept in memory. The
-final JSON streams the scratch file back out.
+lines file as they arrive; only totals, the most complex functions and the lint problems
+shown in Markdown (bounded heaps), the engines used, the import edges between the tree's
+modules and, per file, its path and where its line is in the scratch file are kept in
+memory. The final JSON streams the scratch file back out in path order.
+
+The report is deterministic: whatever order files finish in and however many workers
+there are, every list is ordered by a documented key (files by path; lint problems by
+severity, then path, line, column and code; functions by complexity, then path and
+line), so two runs over an unchanged tree differ only in the run id and the timings.
 
 The output folder is not trusted: the scratch file has no name in it, and each report is
 written to a new temporary file there, then renamed over its target, so a symlink planted
@@ -33,6 +39,13 @@ __all__ = ["REPORT_FILES", "SCHEMA_VERSION", "ReportWriter", "markdown_text"]
 SCHEMA_VERSION = 1
 TOP = 25
 MARKDOWN_LINT_LIMIT = 200
+FIRST_LOOK = 10  # likely bugs listed in "Look here first"
+# Lint problems by how likely they are to be bugs; problems without a known severity last.
+SEVERITY_RANK = {"error": 0, "warning": 1}
+RANK_LEGEND = (
+    "Ranks: A 1-5 (simple), B 6-10, C 11-20 (complex), D 21-30, E 31-40, F 41+ "
+    "(very hard to test); the number is the cyclomatic complexity."
+)
 REPORT_FILES = ("report.json", "report.md")
 # Earlier versions kept their scratch file under this name; an interrupted run left it.
 _OLD_SCRATCH = ".files.jsonl"
@@ -53,21 +66,22 @@ class ReportWriter:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.out / name)
         # Nameless: it vanishes with the process, however the run ends.
-        self._scratch: IO[str] = tempfile.TemporaryFile(  # noqa: SIM115 - finish() closes it
-            "w+", encoding="utf-8", dir=self.out, prefix=".review-"
+        self._scratch: IO[bytes] = tempfile.TemporaryFile(  # noqa: SIM115 - finish() closes it
+            "w+b", dir=self.out, prefix=".review-"
         )
+        self._where: list[tuple[str, int, int]] = []  # (path, offset, length) per file
         self.skipped: list[dict[str, Any]] = []
         self.totals: Counter[str] = Counter()
         self.engines: dict[str, Counter[str]] = {}
         # (capability, engine that served, why not the preferred one) -> files
         self.fallbacks: Counter[tuple[str, str, str]] = Counter()
+        self.severities: Counter[str] = Counter()
         self.lint_codes: Counter[str] = Counter()
         self.unparsable: list[dict[str, Any]] = []
         self.failed: list[dict[str, Any]] = []
-        self._top: list[tuple[int, int, dict[str, Any]]] = []
+        self._top = _Smallest(TOP, _complexity_key)
         self._edges: dict[str, set[tuple[str, tuple[str, ...]]]] = {}
-        self._lint_sample: list[dict[str, Any]] = []
-        self._seq = 0
+        self._lint_sample = _Smallest(MARKDOWN_LINT_LIMIT, _lint_key)
         self._started = time.time()
 
     def skip(self, entries: Iterable[Mapping[str, Any]]) -> None:
@@ -79,63 +93,74 @@ class ReportWriter:
     def add(self, file: Mapping[str, Any], results: Mapping[str, Any]) -> dict[str, Any]:
         """Record one file's results (capability -> ``{"provider", "result", "fallback"}``)."""
         entry: dict[str, Any] = {"path": file["relpath"], "module": file["module"]}
-        for capability, served in results.items():
+        engines: dict[str, str | None] = {}
+        for capability, served in sorted(results.items()):
             provider = served.get("provider") if isinstance(served, Mapping) else None
             self.engines.setdefault(capability, Counter())[provider or "(failed)"] += 1
-            entry.setdefault("engines", {})[capability] = provider
+            engines[capability] = provider
             why = served.get("fallback") if isinstance(served, Mapping) else None
             if provider and why:
                 self.fallbacks[capability, str(provider), str(why)] += 1
                 entry.setdefault("fallbacks", {})[capability] = str(why)
-        parse_error = self._errors(entry, results)
+        entry["engines"] = engines
+        parse_error = self._errors(entry, file, results)
         entry["ok"] = parse_error is None
-        self._complexity(entry, _result(results, "python.complexity"))
-        self._lint(entry, _result(results, "python.lint"))
+        self._complexity(entry, _result(results, "python.complexity"), engines)
+        self._lint(entry, _result(results, "python.lint"), engines)
         self._symbols(entry, _result(results, "python.symbols"))
         self._imports(entry, file["module"], _result(results, "python.imports"))
         self.totals["files"] += 1
         self.totals["parsed" if parse_error is None else "unparsable"] += 1
-        self._scratch.write(json.dumps(entry) + "\n")
+        line = json.dumps(entry).encode("utf-8", "backslashreplace") + b"\n"
+        self._where.append((entry["path"], self._scratch.tell(), len(line)))
+        self._scratch.write(line)
         return {"path": entry["path"], "ok": entry["ok"]}
 
-    def _errors(self, entry: dict[str, Any], results: Mapping[str, Any]) -> Any:
+    def _errors(
+        self, entry: dict[str, Any], file: Mapping[str, Any], results: Mapping[str, Any]
+    ) -> Any:
         first = None
-        for capability, served in results.items():
+        for capability, served in sorted(results.items()):
             result = served.get("result") if isinstance(served, Mapping) else None
             if not isinstance(result, Mapping):
                 self.failed.append({"path": entry["path"], "capability": capability})
                 continue
             if result.get("ok") is False and first is None:
-                first = result.get("error")
+                first = _relative_error(result.get("error"), file)
         if first is not None:
             entry["error"] = first
             self.unparsable.append({"path": entry["path"], "error": first})
         return first
 
-    def _complexity(self, entry: dict[str, Any], result: Mapping[str, Any]) -> None:
+    def _complexity(
+        self, entry: dict[str, Any], result: Mapping[str, Any], engines: Mapping[str, Any]
+    ) -> None:
+        engine = engines.get("python.complexity")
         functions = [
-            {k: f.get(k) for k in ("qualname", "lineno", "complexity", "rank")}
+            {**{k: f.get(k) for k in ("qualname", "lineno", "complexity", "rank")},
+             "engine": engine}
             for f in result.get("functions", ())
-        ]
+        ]  # fmt: skip
         entry["functions"] = functions
         self.totals["functions"] += len(functions)
         self.totals["complexity"] += sum(f["complexity"] or 0 for f in functions)
         for f in functions:
-            item = (f["complexity"] or 0, -self._seq, {"path": entry["path"], **f})
-            self._seq += 1
-            if len(self._top) < TOP:
-                heapq.heappush(self._top, item)
-            elif item > self._top[0]:
-                heapq.heapreplace(self._top, item)
+            self._top.offer({"path": entry["path"], **f})
 
-    def _lint(self, entry: dict[str, Any], result: Mapping[str, Any]) -> None:
-        problems = list(result.get("problems", ()))
+    def _lint(
+        self, entry: dict[str, Any], result: Mapping[str, Any], engines: Mapping[str, Any]
+    ) -> None:
+        engine = engines.get("python.lint")
+        problems = [{**problem, "engine": engine} for problem in result.get("problems", ())]
+        problems.sort(key=_lint_key)
         entry["lint"] = problems
         self.totals["lint_problems"] += len(problems)
         for problem in problems:
             self.lint_codes[str(problem.get("code"))] += 1
-            if len(self._lint_sample) < MARKDOWN_LINT_LIMIT:
-                self._lint_sample.append({"path": entry["path"], **problem})
+            severity = problem.get("severity")
+            if severity is not None:
+                self.severities[str(severity)] += 1
+            self._lint_sample.offer({"path": entry["path"], **problem})
 
     def _symbols(self, entry: dict[str, Any], result: Mapping[str, Any]) -> None:
         symbols = list(result.get("symbols", ()))
@@ -167,6 +192,7 @@ class ReportWriter:
 
     def finish(self) -> dict[str, Any]:
         """Write the report; return where it is and the totals."""
+        self._sort_lists()
         cycles = self.cycles()
         totals = self._summary(len(cycles))
         json_path, md_path = self.out / "report.json", self.out / "report.md"
@@ -185,6 +211,7 @@ class ReportWriter:
             "functions": functions,
             "symbols": t["symbols"],
             "lint_problems": t["lint_problems"],
+            "likely_bugs": self.severities["error"],
             "import_cycles": cycles,
             "engine_failures": len(self.failed),
             "fallbacks": sum(self.fallbacks.values()),
@@ -194,7 +221,17 @@ class ReportWriter:
         }
 
     def _most_complex(self) -> list[dict[str, Any]]:
-        return [item[2] for item in sorted(self._top, reverse=True)]
+        return self._top.sorted()
+
+    def _lint_codes(self) -> list[tuple[str, int]]:
+        return sorted(self.lint_codes.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    def _sort_lists(self) -> None:
+        """Everything collected in completion order, put in its documented order."""
+        self.unparsable.sort(key=lambda u: u["path"])
+        self.failed.sort(key=lambda f: (f["path"], f["capability"]))
+        self.skipped.sort(key=lambda s: (s["path"], s["kind"]))
+        self._where.sort()
 
     def _write_json(self, out: IO[str], totals: Mapping[str, Any], cycles: list[list[str]]) -> None:
         head = {
@@ -203,13 +240,13 @@ class ReportWriter:
             "started": _iso(self._started),
             "root": self.root,
             "totals": totals,
-            "engines": {c: dict(n) for c, n in sorted(self.engines.items())},
+            "engines": {c: dict(_by_count(n)) for c, n in sorted(self.engines.items())},
             "fallbacks": [
                 {"capability": c, "engine": e, "why": why, "files": n}
                 for (c, e, why), n in sorted(self.fallbacks.items())
             ],
             "most_complex": self._most_complex(),
-            "lint_codes": dict(self.lint_codes.most_common()),
+            "lint_codes": dict(self._lint_codes()),
             "import_cycles": cycles,
             "unparsable": self.unparsable,
             "engine_failures": self.failed,
@@ -221,16 +258,18 @@ class ReportWriter:
         out.write("\n ]\n}\n")
 
     def _lines(self) -> Iterator[str]:
+        """Each file's JSON line from the scratch file, in path order."""
         self._scratch.flush()
-        self._scratch.seek(0)
-        for line in self._scratch:
-            yield line.rstrip("\n")
+        for _, offset, length in self._where:
+            self._scratch.seek(offset)
+            yield self._scratch.read(length).decode("utf-8").rstrip("\n")
 
     def _markdown(self, totals: Mapping[str, Any], cycles: list[list[str]]) -> str:
         m = markdown_text
         lines = [f"# Code review of {m(self.root)}", ""]
         lines += [f"Run {m(self.run_id or '(unknown)')}, started {_iso(self._started)}.", ""]
-        lines += ["| measure | value |", "| --- | ---: |"]
+        lines += self._first_look(totals, cycles)
+        lines += ["", "| measure | value |", "| --- | ---: |"]
         lines += [f"| {k.replace('_', ' ')} | {v} |" for k, v in totals.items()]
         lines += [
             "",
@@ -240,39 +279,26 @@ class ReportWriter:
             "| --- | --- | ---: |",
         ]
         for cap, counts in sorted(self.engines.items()):
-            lines += [f"| {m(cap)} | {m(name)} | {n} |" for name, n in counts.most_common()]
+            lines += [f"| {m(cap)} | {m(name)} | {n} |" for name, n in _by_count(counts)]
         lines += ["", "## Findings not made by the preferred engine", ""]
         lines += [
             f"- {m(cap)}: {m(engine)} served {n} file(s) because {m(why)}"
             for (cap, engine, why), n in sorted(self.fallbacks.items())
         ] or ["None."]
-        lines += [
-            "",
-            f"## The {TOP} most complex functions",
-            "",
-            "| complexity | rank | function | file |",
-            "| ---: | --- | --- | --- |",
-        ]
+        lines += ["", f"## The {TOP} most complex functions", "", RANK_LEGEND, ""]
+        lines += ["| complexity | rank | function | file | engine |"]
+        lines += ["| ---: | --- | --- | --- | --- |"]
         lines += [
             f"| {m(f['complexity'])} | {m(f['rank'])} | {m(f['qualname'])} "
-            f"| {m(f['path'])}:{m(f['lineno'])} |"
+            f"| {m(f['path'])}:{m(f['lineno'])} | {m(f['engine'])} |"
             for f in self._most_complex()
         ]
         lines += ["", "## Import cycles", ""]
         lines += [f"- {' -> '.join(m(x) for x in [*c, c[0]])}" for c in cycles] or ["None."]
         lines += ["", "## Lint problems", ""]
-        lines += [
-            f"- {m(p['path'])}:{m(p.get('line'))} {m(p.get('code'))}: {m(p.get('message'))}"
-            for p in self._lint_sample
-        ] or ["None."]
-        if totals["lint_problems"] > len(self._lint_sample):
-            lines.append(
-                f"- ... and {totals['lint_problems'] - len(self._lint_sample)} more in report.json"
-            )
+        lines += self._lint_markdown(totals)
         lines += ["", "## Files that could not be analysed", ""]
-        lines += [
-            f"- {m(u['path'])}: {m((u['error'] or {}).get('message'))}" for u in self.unparsable
-        ]
+        lines += [f"- {m(_unparsable_line(u))}" for u in self.unparsable]
         lines += [
             f"- {m(f['path'])}: every engine for {m(f['capability'])} failed" for f in self.failed
         ]
@@ -283,6 +309,140 @@ class ReportWriter:
         if not self.skipped:
             lines.append("None.")
         return "\n".join(lines) + "\n"
+
+    def _first_look(self, totals: Mapping[str, Any], cycles: list[list[str]]) -> list[str]:
+        """The short section a reader sees first: likely bugs, complexity, cycles."""
+        m = markdown_text
+        lines = ["## Look here first", ""]
+        bugs = [p for p in self._lint_sample.sorted() if p.get("severity") == "error"]
+        count = totals["likely_bugs"]
+        lines.append(f"- Likely bugs: {count}" + (":" if count else "."))
+        lines += [f"  - {_lint_line(p)}" for p in bugs[:FIRST_LOOK]]
+        if count > min(len(bugs), FIRST_LOOK):
+            lines.append(f"  - ... and {count - min(len(bugs), FIRST_LOOK)} more below")
+        top = self._most_complex()[:3]
+        if top:
+            named = ", ".join(
+                f"{m(f['qualname'])} ({m(f['path'])}:{m(f['lineno'])}, {m(f['complexity'])})"
+                for f in top
+            )
+            lines.append(f"- Most complex functions: {named}.")
+        lines.append(f"- Import cycles: {len(cycles)}.")
+        unreadable = totals["unparsable"] + totals["engine_failures"]
+        if unreadable or totals["skipped"]:
+            lines.append(
+                f"- Not analysed: {unreadable} file(s) could not be analysed, "
+                f"{totals['skipped']} entr(ies) were not reviewed (listed at the end)."
+            )
+        return lines
+
+    def _lint_markdown(self, totals: Mapping[str, Any]) -> list[str]:
+        m = markdown_text
+        if not totals["lint_problems"]:
+            return ["None."]
+        severity: dict[str, str] = {}
+        for problem in self._lint_sample.sorted():
+            severity.setdefault(str(problem.get("code")), str(problem.get("severity") or ""))
+        lines = ["| code | severity | problems |", "| --- | --- | ---: |"]
+        lines += [
+            f"| {m(code)} | {m(severity.get(code, ''))} | {n} |" for code, n in self._lint_codes()
+        ]
+        shown = self._lint_sample.sorted()
+        lines += ["", "Most likely bugs first, then by path and line:", ""]
+        lines += [f"- {_lint_line(p)}" for p in shown]
+        if totals["lint_problems"] > len(shown):
+            lines.append(f"- ... and {totals['lint_problems'] - len(shown)} more in report.json")
+        return lines
+
+
+class _Smallest:
+    """The ``n`` smallest items offered, by ``key``, in a bounded heap; ties cannot depend
+    on the order items were offered, since the key decides everything."""
+
+    def __init__(self, n: int, key: Callable[[Mapping[str, Any]], tuple[Any, ...]]) -> None:
+        self.n, self.key = n, key
+        self._heap: list[tuple[_Reversed, int, dict[str, Any]]] = []
+        self._count = 0
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def offer(self, item: dict[str, Any]) -> None:
+        entry = (_Reversed(self.key(item)), self._count, item)
+        self._count += 1
+        if len(self._heap) < self.n:
+            heapq.heappush(self._heap, entry)
+        elif entry[0] > self._heap[0][0]:  # smaller by key than the largest kept
+            heapq.heapreplace(self._heap, entry)
+
+    def sorted(self) -> list[dict[str, Any]]:
+        return [item for _, _, item in sorted(self._heap, key=lambda e: e[0].key)]
+
+
+class _Reversed:
+    """A key that compares the other way round, so a min-heap keeps the smallest keys."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: tuple[Any, ...]) -> None:
+        self.key = key
+
+    def __lt__(self, other: _Reversed) -> bool:
+        return self.key > other.key
+
+    def __gt__(self, other: _Reversed) -> bool:
+        return self.key < other.key
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Reversed) and self.key == other.key
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _complexity_key(f: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (-(f.get("complexity") or 0), str(f.get("path")), f.get("lineno") or 0,
+            str(f.get("qualname")))  # fmt: skip
+
+
+def _lint_key(p: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (
+        SEVERITY_RANK.get(str(p.get("severity")), len(SEVERITY_RANK)),
+        str(p.get("path", "")),
+        p.get("line") or 0,
+        p.get("column") or 0,
+        str(p.get("code")),
+        str(p.get("message")),
+    )
+
+
+def _lint_line(p: Mapping[str, Any]) -> str:
+    m = markdown_text
+    return (
+        f"{m(p['path'])}:{m(p.get('line'))} {m(p.get('code'))}: {m(p.get('message'))} "
+        f"({m(p.get('engine'))})"
+    )
+
+
+def _unparsable_line(u: Mapping[str, Any]) -> str:
+    """``path:line:column: reason``, naming the path once (the message usually starts so)."""
+    error = u.get("error")
+    message = str(error.get("message")) if isinstance(error, Mapping) else "unknown error"
+    return message if message.startswith(f"{u['path']}:") else f"{u['path']}: {message}"
+
+
+def _by_count(counts: Counter[str]) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _relative_error(error: Any, file: Mapping[str, Any]) -> Any:
+    """The engine's error with the file's absolute path in its message made relative."""
+    if not isinstance(error, Mapping):
+        return error
+    message = error.get("message")
+    absolute, relative = str(file.get("path")), str(file.get("relpath"))
+    if isinstance(message, str) and message.startswith(absolute + ":"):
+        return {**error, "message": relative + message[len(absolute) :]}
+    return dict(error)
 
 
 # Control characters, line and paragraph separators, and bidirectional overrides: shown
