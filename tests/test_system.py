@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -210,3 +212,34 @@ def test_config_can_be_a_path(tmp_path: Any) -> None:
         assert isinstance(system.telemetry.sinks[0], InMemorySink)
     with pytest.raises(TypeError, match="config must be a Config, a mapping, a path or None"):
         Hybrid(42)  # type: ignore[arg-type]
+
+
+LOGGING_HOST = """
+import hybrid_core
+from loguru import logger
+
+seen = []
+logger.remove()
+logger.add(lambda message: seen.append(message.record["message"]), level="WARNING")
+logger.{choice}("hybrid_core")  # before the library's logger module has loaded
+
+
+class Broken:
+    @hybrid_core.hookimpl
+    def hybrid_engines(self):
+        raise RuntimeError("broken on purpose")
+
+
+with hybrid_core.Hybrid(plugins=[Broken()], entry_points=False):
+    pass
+print(any("broken on purpose" in m for m in seen))
+"""
+
+
+@pytest.mark.parametrize(("choice", "shown"), [("enable", "True"), ("disable", "False")])
+def test_a_hosts_loguru_choice_made_before_start_stands(choice: str, shown: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", LOGGING_HOST.format(choice=choice)],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert result.stdout.strip() == shown, result.stderr
