@@ -174,6 +174,17 @@ class Hybrid(Assembly):
             if self._state in (_RUNNING, _STARTING):
                 await self._close()
             self._state = _CLOSED
+        self._close_private_loop()
+
+    def _close_private_loop(self) -> None:
+        """Close the loop a sync twin called inside a running loop made, unless it runs
+        this very call (then :meth:`close` closes it once it returns)."""
+        with self._loop_lock:
+            loop = self._loop
+            if loop is None or loop.is_running():
+                return
+            self._loop = None
+        loop.close()
 
     async def __aenter__(self) -> Hybrid:
         return await self.astart()
@@ -188,10 +199,7 @@ class Hybrid(Assembly):
     def close(self) -> None:
         """Synchronous twin of :meth:`aclose`."""
         self._sync(self.aclose)
-        with self._loop_lock:
-            if self._loop is not None:
-                self._loop.close()
-                self._loop = None
+        self._close_private_loop()
 
     def __enter__(self) -> Hybrid:
         return self.start()

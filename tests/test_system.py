@@ -243,3 +243,31 @@ def test_a_hosts_loguru_choice_made_before_start_stands(choice: str, shown: str)
         capture_output=True, text=True, check=False, timeout=60,
     )  # fmt: skip
     assert result.stdout.strip() == shown, result.stderr
+
+
+SYNC_IN_ASYNC_HOST = """
+import asyncio, gc
+import hybrid_core as hc
+
+wf = hc.Workflow("double", inputs=["x"])
+wf.step("twice", lambda x: 2 * x, x=hc.input("x"))
+wf.returns("twice")
+
+
+async def main():
+    async with hc.Hybrid(entry_points=False) as system:
+        assert system.run(wf, x=2).value == 4  # the sync twin, inside the running loop
+
+
+asyncio.run(main())
+gc.collect()
+print("done")
+"""
+
+
+def test_a_sync_twin_inside_an_async_with_system_leaks_no_loop() -> None:
+    result = subprocess.run(
+        [sys.executable, "-W", "error::ResourceWarning", "-c", SYNC_IN_ASYNC_HOST],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert (result.stdout.strip(), result.stderr) == ("done", "")
