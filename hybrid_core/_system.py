@@ -25,6 +25,7 @@ from ._core.registry import Registry
 from ._core.resources import ResourcePools
 from ._core.util import close_matches
 from ._execution.executor import Executor
+from ._execution.worker_main import check_not_importing_main
 from ._plugins.assembly import Assembly, workflow_entry
 from ._plugins.manager import PluginManager, Selection
 from ._routing.router import Decision, Router, RoutingPolicy
@@ -146,6 +147,7 @@ class Hybrid(Assembly):
                 raise SystemStateError(
                     f"a {self._state} system cannot start again; build a new one"
                 )
+            check_not_importing_main()
             self._state = _STARTING
             try:
                 self._load_plugins()

@@ -172,8 +172,10 @@ def test_performance_based_prefers_fast_and_explores() -> None:
     assert never.order([slow, fast], RouteRequest("c", None, stats=stats))[0][0] is fast
     always = PerformanceStrategy(explore=1.0, rng=random.Random(0))
     assert always.order([slow, fast], RouteRequest("c", None, stats=stats))[0][0] is slow
-    probing = PerformanceStrategy(probe_interval=0.0001)
-    time.sleep(0.001)  # both are now "not seen for a while": the costlier one gets a probe
+    # A probe interval far longer than two order() calls take on a loaded machine, so
+    # only the sleep decides what is due.
+    probing = PerformanceStrategy(probe_interval=0.5)
+    time.sleep(0.6)  # both are now "not seen for a while": the costlier one gets a probe
     assert probing.order([slow, fast], RouteRequest("c", None, stats=stats))[0][0] is slow
     # ... and only one: right after its probe the cheaper one leads again
     assert probing.order([slow, fast], RouteRequest("c", None, stats=stats))[0][0] is fast

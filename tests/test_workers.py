@@ -493,3 +493,47 @@ def test_a_cancelled_call_frees_its_worker_after_the_grace() -> None:
         ex.close()
     assert value == 3
     assert after != before and not _alive(before)
+
+
+UNGUARDED = """
+import sys
+import hybrid_core as hc
+from hybrid_core.testing import make_plugin
+
+print("body runs", flush=True)
+
+
+def double(x):
+    return 2 * x
+
+
+engine = hc.Engine(name="dbl", capabilities={"math.double": 1}, handler=double, process=True)
+with hc.Hybrid(plugins=[make_plugin("p", engines=[engine])], entry_points=False,
+               config={"executor": {"max_processes": 2}}) as system:
+    print(system.execute("math.double", 21))
+"""
+
+
+def test_a_main_module_without_its_guard_fails_at_once_with_the_fix(tmp_path: Any) -> None:
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED)
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "if __name__ == \"__main__\":" in result.stderr.splitlines()[-1]
+    # The script and each of the pool's first two workers, and no more workers after them.
+    assert result.stdout.count("body runs") == 3
+    assert "bootstrapping phase" not in result.stderr  # the worker left quietly
+
+    guarded = tmp_path / "guarded.py"
+    guarded.write_text(
+        UNGUARDED.replace("\nwith hc.Hybrid", "\nif __name__ == '__main__':\n  with hc.Hybrid")
+    )
+    ok = subprocess.run(
+        [sys.executable, str(guarded)], capture_output=True, text=True, timeout=120, check=False,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert "42" in ok.stdout.split()  # the workers' own "body runs" lines may come after

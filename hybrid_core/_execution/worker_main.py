@@ -21,6 +21,16 @@ import traceback
 HEADER = struct.Struct("!QQ")
 STOP = 0  # parent to worker: exit once the calls before it are done
 READY = 0  # worker to parent, its first frame: started, about to read calls
+# A worker exits with this when it finds itself starting a system while it imports the
+# main module (a script without the ``if __name__ == "__main__":`` guard); the parent
+# then stops the pool with the fix, instead of starting worker after worker.
+MAIN_GUARD_EXIT = 78
+MAIN_GUARD_FIX = (
+    "the main module starts a hybrid system as it is imported, and worker processes "
+    "import the main module, so its code ran again in each of them; put the code that "
+    "starts the system under 'if __name__ == \"__main__\":' (or in a function called "
+    "from there)"
+)
 READ_SIZE = 1 << 18
 PICKLE = pickle.HIGHEST_PROTOCOL
 # Writing to a peer that has gone must raise EPIPE, not kill the process with SIGPIPE.
@@ -117,3 +127,24 @@ def describe(fn: object) -> str:
     module = getattr(fn, "__module__", None)
     qualname = getattr(fn, "__qualname__", None) or type(fn).__qualname__
     return f"{module}.{qualname}" if module else str(qualname)
+
+
+def check_not_importing_main(worker_prefix: str = "hybrid-") -> None:
+    """Stop a system from starting in a process that is importing the main module for
+    multiprocessing (spawn or forkserver): that main module lacks its ``__main__`` guard.
+
+    In one of this pool's workers (named ``<worker_prefix>...``) the worker exits at once
+    with :data:`MAIN_GUARD_EXIT`, so the parent can say what is wrong; in any other
+    child process it raises ``RuntimeError`` with the fix.
+    """
+    process_module = sys.modules.get("multiprocessing.process")
+    if process_module is None or "__mp_main__" not in sys.modules:
+        return
+    current = process_module.current_process()
+    if not getattr(current, "_inheriting", False):
+        return  # the main module was imported already; this is not its import
+    if current.name.startswith(worker_prefix):
+        import os
+
+        os._exit(MAIN_GUARD_EXIT)
+    raise RuntimeError(MAIN_GUARD_FIX)

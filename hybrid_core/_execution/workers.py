@@ -33,6 +33,8 @@ from typing import Any
 
 from .worker_main import (
     HEADER,
+    MAIN_GUARD_EXIT,
+    MAIN_GUARD_FIX,
     NO_SIGNAL,
     PICKLE,
     READ_SIZE,
@@ -458,6 +460,8 @@ class Workers:
                     requeue.append(pending)
                 else:
                     done.append((pending, BrokenProcessPool("cancelled")))  # nobody waits
+        elif worker.process.exitcode == MAIN_GUARD_EXIT:
+            done += [(p, BrokenProcessPool(f"{self._label}: {MAIN_GUARD_FIX}")) for p in held]
         else:
             for pending in held:
                 done.append((pending, BrokenProcessPool(
@@ -468,6 +472,10 @@ class Workers:
         self._early_deaths += not worker.ready  # it never started: not a call's fault
         if self._closing:
             return  # no new workers while shutting down; the slot stays empty
+        if not worker.ready and worker.process.exitcode == MAIN_GUARD_EXIT:
+            done += [(p, BrokenProcessPool(f"{self._label}: {MAIN_GUARD_FIX}")) for p in requeue]
+            self._break(MAIN_GUARD_FIX)
+            return
         if self._early_deaths >= _EARLY_DEATHS:
             done += [(p, BrokenProcessPool(f"{self._label}: worker deaths")) for p in requeue]
             self._break(
