@@ -25,6 +25,7 @@ def check(x):
     return {"value": x + 1}
 
 wf.returns("check")
+wf.step("after", lambda v: v, v=hc.result("check"))
 not_a_workflow = 42
 """
 
@@ -32,6 +33,7 @@ not_a_workflow = 42
 @pytest.fixture
 def flows(tmp_path: Path) -> dict[str, str]:
     (tmp_path / "flows.py").write_text(textwrap.dedent(FLOWS))
+    (tmp_path / "broken_flows.py").write_text("import hybrid_core\n\n1 / 0\n")
     return {"PYTHONPATH": str(tmp_path), "HYBRID_CORE_PLUGINS": ""}
 
 
@@ -54,6 +56,21 @@ def test_run_json_and_failure_exit_code(flows: dict[str, str], tmp_path: Path) -
     assert "step 'check'" in result.stderr and "ValueError: too big" in result.stderr
 
 
+def test_a_failed_run_says_its_error_once(flows: dict[str, str]) -> None:
+    result = run_hybrid("run", "flows:wf", "--input", "n=400", env=flows)
+    assert result.returncode == 1
+    seen = result.stdout + result.stderr
+    assert seen.count("too big") == 1, seen
+    assert result.stderr.strip() == (
+        "error: workflow 'demo' failed at step 'check': step 'check' of workflow 'demo' "
+        "failed after 1 attempt: ValueError: too big"
+    )
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("workflow 'demo' failed in ")
+    assert lines[2].startswith("  check [function] failed in ")
+    assert lines[3] == "  after [function] not started"
+
+
 def test_json_inputs_with_colon_equals(flows: dict[str, str]) -> None:
     result = run_hybrid("run", "flows:wf", "-i", "n:=7", "--json", env=flows)
     assert json.loads(result.stdout)["value"] == {"value": 15}
@@ -66,6 +83,7 @@ def test_json_inputs_with_colon_equals(flows: dict[str, str]) -> None:
         (("run", "flows:wf", "--input", "n:={"), "is not JSON"),
         (("run", "flows:not_a_workflow"), "is int, not a hybrid_core.Workflow"),
         (("run", "nosuch.module:wf"), "cannot import 'nosuch.module'"),
+        (("run", "broken_flows:wf"), "raised ZeroDivisionError: division by zero (at "),
         (("run", "review"), "no workflow is named 'review'"),
         (("run", "flows:wf", "--input-file", "/nonexistent.json"), "cannot be read"),
         (("run", "flows:wf", "--max-concurrency", "0"), "0 is not in the range x>=1"),
@@ -96,9 +114,9 @@ def test_graph_in_mermaid_and_dot(flows: dict[str, str]) -> None:
 def test_plan_prints_the_critical_path(flows: dict[str, str]) -> None:
     result = run_hybrid("plan", "flows:wf", env=flows)
     assert result.returncode == 0, result.stderr
-    assert "critical path (2 steps): double -> check" in result.stdout
+    assert "critical path (3 steps): double -> check -> after" in result.stdout
     data = json.loads(run_hybrid("plan", "flows:wf", "--json", env=flows).stdout)
-    assert data["critical_path"] == ["double", "check"] and data["missing"] == []
+    assert data["critical_path"] == ["double", "check", "after"] and data["missing"] == []
 
 
 def test_a_sink_failing_on_every_event_warns_once_and_the_run_succeeds(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.util
 import json
 import os
 import sys
@@ -63,6 +64,11 @@ def _import_workflow(spec: str) -> Workflow:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise UsageFailure(f"cannot import {module_name!r} for workflow {spec!r}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - the user's module failed as it ran
+        raise UsageFailure(
+            f"importing {module_name!r} for workflow {spec!r} raised "
+            f"{type(exc).__name__}: {exc}{_where_raised(exc, module_name)}; fix the module"
+        ) from None
     obj: Any = module
     for part in attr.split("."):
         obj = getattr(obj, part, None)
@@ -71,6 +77,20 @@ def _import_workflow(spec: str) -> Workflow:
             f"{spec!r} is {type(obj).__name__}, not a hybrid_core.Workflow; name a Workflow object"
         )
     return obj
+
+
+def _where_raised(exc: BaseException, module_name: str) -> str:
+    """`` (at path:line)``: the innermost frame of ``exc`` in the module's own file."""
+    spec = importlib.util.find_spec(module_name) if "." not in module_name else None
+    origin = getattr(spec, "origin", None)
+    where = ""
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if origin is None or code.co_filename == origin:
+            where = f" (at {code.co_filename}:{tb.tb_lineno})"
+        tb = tb.tb_next
+    return where
 
 
 def parse_inputs(pairs: tuple[str, ...], input_file: Path | None) -> dict[str, Any]:
@@ -439,7 +459,7 @@ def _report(
     if json_output:
         _emit_json(run_to_dict(result, fallbacks))
     elif not quiet:
-        click.echo(result.summary())
+        click.echo(result.summary(error=False))  # the error is said once, below
         if result.ok and result.value is not None:
             click.echo(json.dumps(_jsonable(result.value), indent=2))
     if not result.ok:

@@ -252,14 +252,22 @@ class RunResult:
             return WorkflowCancelled(self, f"workflow {name!r} was cancelled: {detail}")
         return WorkflowFailed(self, f"workflow {name!r} failed: {detail}")
 
-    def summary(self) -> str:
-        """A readable report: the run's status, then one line per step."""
+    def summary(self, *, error: bool = True) -> str:
+        """A readable report: the run's status (with its error, unless ``error=False``:
+        the CLI prints it once on its own line), then one line per step.
+
+        A step line says how the step ended, after how many attempts when more than one,
+        and how long it took; a failed step's error is shown only when it is not the run's.
+        """
         head = f"workflow {self.name!r} {self.status.value} in {self.duration:.3f}s"
-        lines = [head + (f": {describe_error(self.error)}" if self.error else "")]
+        if error and self.error is not None:
+            head += f": {describe_error(self.error)}"
+        lines = [head]
         for rec in self._records:
-            took = f" {rec.duration:.3f}s" if rec.duration is not None else ""
-            line = f"  {rec.name} [{rec.kind}] {rec.status.value} x{rec.attempts}{took}"
-            if rec.error is not None and not rec.status.done:
+            line = f"  {rec.name} [{rec.kind}] {_ended(rec)}"
+            if rec.duration is not None:
+                line += f" in {rec.duration:.3f}s"
+            if rec.status is StepStatus.FAILED and rec.error not in (None, self.error):
                 line += f": {describe_error(rec.error)}"
             if rec.undo_error is not None:
                 line += f"; {rec.undo_error}"
@@ -273,3 +281,13 @@ class RunResult:
             f"<RunResult {self.name!r} {self.status.value} steps={len(self._records)} "
             f"duration={self.duration:.3f}s>"
         )
+
+
+def _ended(rec: StepRecord) -> str:
+    """``succeeded``, ``failed after 3 attempts``, ``not started``: how a step ended."""
+    if rec.status is StepStatus.PENDING:
+        return "not started"
+    status: str = rec.status.value
+    if rec.attempts > 1:
+        return f"{status} after {rec.attempts} attempts"
+    return status
