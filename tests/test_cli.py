@@ -284,3 +284,40 @@ def test_a_slow_plugin_import_is_named_by_doctor_and_with_v(tmp_path: Path) -> N
     listed = json.loads(run_hybrid("plugins", "--json", env=env).stdout)
     (record,) = [r for r in listed if r["name"] == "cli_slow"]
     assert record["import_seconds"] >= 0.8
+
+
+def test_help_lists_every_verb_without_cutting_its_description() -> None:
+    result = run_hybrid("--help", env={"COLUMNS": "80"})
+    assert result.returncode == 0
+    listing = result.stdout.split("Commands:", 1)[1]
+    assert "..." not in listing
+    assert "exit 1 on any problem." in " ".join(listing.split())
+
+
+def test_shell_completion_completes_verbs() -> None:
+    env = {"_HYBRID_COMPLETE": "bash_complete", "COMP_WORDS": "hybrid pl", "COMP_CWORD": "1"}
+    result = run_hybrid(env=env)
+    assert result.stdout.split() == ["plain,plan", "plain,plugins"]
+    script = run_hybrid(env={"_HYBRID_COMPLETE": "bash_source"})
+    assert "_hybrid_completion()" in script.stdout
+
+
+def test_capabilities_show_each_engines_description(tmp_path: Path) -> None:
+    (tmp_path / "described.py").write_text(
+        "import hybrid_core\n"
+        "@hybrid_core.hookimpl\n"
+        "def hybrid_engines():\n"
+        "    return [hybrid_core.Engine(name='described.up', capabilities={'text.up': 1},\n"
+        "            handler=str.upper, description='Upper-cases text, for listings.')]\n"
+    )
+    info = tmp_path / "described-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: described\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[hybrid_core]\ndescribed = described\n")
+    env = {"PYTHONPATH": str(tmp_path), "HYBRID_CORE_PLUGINS": "described"}
+    listed = run_hybrid("capabilities", "--json", env=env)
+    (entry,) = json.loads(listed.stdout)
+    assert entry["providers"][0]["description"] == "Upper-cases text, for listings."
+    table = run_hybrid("capabilities", env=env).stdout.splitlines()
+    assert table[0].split()[-1] == "description"
+    assert table[1].endswith("Upper-cases text, for listings.")

@@ -238,7 +238,12 @@ class _Verbs(click.Group):
 
             module = importlib.import_module(f"hybrid_core._cli.{self.LAZY[cmd_name]}")
             self.add_command(getattr(module, cmd_name))
-        return super().get_command(ctx, cmd_name)
+        command = super().get_command(ctx, cmd_name)
+        if command is not None and command.short_help is None and command.help:
+            # click cuts the listing's text to fit with "..."; say the first sentence whole.
+            first = " ".join(command.help.split("\n\n", 1)[0].split())
+            command.short_help = first.split(". ", 1)[0].rstrip(".") + "."
+        return command
 
 
 @click.group(cls=_Verbs, context_settings={"help_option_names": ["-h", "--help"]})
@@ -312,6 +317,7 @@ def capabilities() -> None:
                         "priority": p.priority(cap),
                         "origin": p.origin,
                         "version": getattr(p.target, "version", None),
+                        "description": getattr(p.target, "description", None) or "",
                     }
                     for p in system.registry.providers(cap)
                 ],
@@ -335,9 +341,10 @@ def capabilities() -> None:
                     str(p["priority"]),
                     p["origin"],
                     p["version"] or "-",
+                    p["description"],
                 )
             )
-    _table(("capability", "provider", "kind", "priority", "plugin", "version"), rows)
+    _table(("capability", "provider", "kind", "priority", "plugin", "version", "description"), rows)
 
 
 @cli.command()
