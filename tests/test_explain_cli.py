@@ -69,7 +69,7 @@ def test_the_choice_the_reason_and_every_candidates_score(config: Path) -> None:
         "rank",
         "provider",
         "score",
-        "state",
+        "available",
         "in",
         "flight",
         "calls",
@@ -77,8 +77,10 @@ def test_the_choice_the_reason_and_every_candidates_score(config: Path) -> None:
         "latency",
         "ms",
     ]
-    assert first.split()[:4] == ["1", "alpha.upper", "9", "closed"]
-    assert second.split()[:4] == ["2", "beta.upper", "3", "closed"]
+    assert first.split()[:4] == ["1", "alpha.upper", "9", "yes"]
+    assert second.split()[:4] == ["2", "beta.upper", "3", "yes"]
+    # A fresh command has made no calls: it says its statistics cannot show any.
+    assert "this command has made no calls" in " ".join(lines[6:])
 
 
 def test_json_is_the_decision(config: Path) -> None:

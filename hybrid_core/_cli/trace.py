@@ -136,6 +136,10 @@ def _payload(text: str | None) -> Any:
         ) from None
 
 
+# The router's breaker states, as a person reads them.
+_STATE_WORDS = {"closed": "yes", "open": "cooling down", "half-open": "one probe call"}
+
+
 def _explain_rows(data: dict[str, Any]) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
     for rank, name in enumerate(data["order"], 1):
@@ -146,7 +150,7 @@ def _explain_rows(data: dict[str, Any]) -> list[tuple[str, ...]]:
                 str(rank),
                 name,
                 "-" if score is None else f"{score:.6g}",
-                str(stats.get("state", "-")),
+                _STATE_WORDS.get(str(stats.get("state")), str(stats.get("state", "-"))),
                 str(stats.get("in_flight", "-")),
                 str(stats.get("calls", "-")),
                 str(stats.get("failures", "-")),
@@ -182,8 +186,15 @@ def explain(capability: str, payload: str | None, strategy: str | None) -> None:
         return
     click.echo(f"{capability}: {data['strategy']} would choose {data['choice']!r}")
     click.echo(f"reason: {data['reason']}\n")
-    header = ("rank", "provider", "score", "state", "in flight", "calls", "failures", "latency ms")
+    header = ("rank", "provider", "score", "available", "in flight", "calls", "failures",
+              "latency ms")  # fmt: skip
     _table(header, _explain_rows(data))
+    if not any(stats.get("calls") for stats in data["stats"].values()):
+        click.echo(
+            "\nThe statistics are this process's own, and this command has made no calls: "
+            "scores that depend on them (latency, load, errors) are as for new providers. "
+            "'hybrid trace' shows what a recorded run did."
+        )
     left_out = [name for name in data["cooled"] if name not in data["order"]]
     if left_out:
         click.echo(f"\ncooling down, left out: {', '.join(left_out)}")
