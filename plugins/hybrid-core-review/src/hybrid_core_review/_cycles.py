@@ -146,10 +146,10 @@ class ImportGraph:
         Largest component first, then by first module name. Each has ``size``, its
         ``modules`` sorted, and ``cycles``: closed paths of edges (each edge's ``to`` is
         the next one's ``from``, the last one's ``to`` the first one's ``from``). The
-        first is a shortest cycle of the component, starting at its alphabetically
-        first module; a component of more than :data:`SMALL_COMPONENT` modules also
-        has up to :data:`REPRESENTATIVE_CYCLES` in all, each a shortest cycle through
-        the first module the ones before it miss, shortest first.
+        first is a shortest cycle of the component, starting at the cycle's
+        alphabetically first module; a component of more than :data:`SMALL_COMPONENT`
+        modules also has up to :data:`REPRESENTATIVE_CYCLES` in all, each a shortest
+        cycle through the first module the ones before it miss, shortest first.
         """
         where = self._edge_map()
         graph: dict[str, list[str]] = {m: [] for m in self._modules}
