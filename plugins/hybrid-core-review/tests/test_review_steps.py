@@ -40,7 +40,9 @@ def test_discover_applies_globs_and_names_modules(tmp_path: Path) -> None:
     ]
     only = discover(str(tmp_path), include=["pkg/*.py"], exclude=[])["files"]
     assert [f["relpath"] for f in only] == ["pkg/__init__.py", "pkg/a.py", "pkg/tests/t.py"]
-    assert discover(str(tmp_path / "pkg" / "a.py"))["files"][0]["module"] == "a"
+    # A file inside a package is named as the package's module, as Python imports it.
+    assert discover(str(tmp_path / "pkg" / "a.py"))["files"][0]["module"] == "pkg.a"
+    assert discover(str(tmp_path / "my-script.py"))["files"][0]["module"] is None
 
 
 def test_discover_rejects_bad_arguments(tmp_path: Path) -> None:

@@ -96,7 +96,7 @@ def hybrid_engines() -> list[hybrid_core.Engine]:
             "pyast.imports",
             "python.imports",
             run_imports,
-            "List imports, resolving relative ones, flagging TYPE_CHECKING and deferred.",
+            "List imports and their lines, resolving relative ones, flagging import-time ones.",
         ),
         _engine(
             "pyast.complexity",

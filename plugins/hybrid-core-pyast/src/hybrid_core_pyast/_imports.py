@@ -1,4 +1,8 @@
-"""The ``python.imports`` analysis: every import statement, resolved where possible."""
+"""The ``python.imports`` analysis: every import statement, resolved where possible.
+
+Each record also says where the statement sits, so a consumer can tell the imports that
+run when the module is imported (``import_time``) from those that run later or never.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ __all__ = ["collect_imports", "package_of"]
 class _Where:
     type_checking: bool = False
     deferred: bool = False
+    main_guard: bool = False
+    in_class: bool = False
 
 
 def collect_imports(tree: ast.Module, package: str | None) -> list[ImportRecord]:
@@ -27,11 +33,10 @@ def collect_imports(tree: ast.Module, package: str | None) -> list[ImportRecord]
     records: list[ImportRecord] = []
     for node, where in _walk(tree):
         if isinstance(node, ast.Import):
-            records.extend(_record(alias.name, [], node, 0, where) for alias in node.names)
+            records.extend(_record(alias.name, [], alias.lineno, 0, where) for alias in node.names)
         else:
-            names = [alias.name for alias in node.names]
             module = _absolute(node.module, node.level, package)
-            records.append(_record(module, names, node, node.level, where))
+            records.append(_record(module, node.names, node.lineno, node.level, where))
     return records
 
 
@@ -51,12 +56,46 @@ def _walk(tree: ast.Module) -> Iterator[tuple[ast.Import | ast.ImportFrom, _Wher
         elif isinstance(node, FUNCTION_TYPES):
             inner = replace(where, deferred=True)
             stack.extend((child, inner) for child in reversed(node.body))
-        elif isinstance(node, ast.If) and _is_type_checking(node.test):
-            guarded = replace(where, type_checking=True)
-            stack.extend((child, where) for child in reversed(node.orelse))
-            stack.extend((child, guarded) for child in reversed(node.body))
+        elif isinstance(node, ast.ClassDef):
+            inner = replace(where, in_class=True)
+            stack.extend((child, inner) for child in reversed(node.body))
+        elif isinstance(node, ast.If) and (guard := _guard(node.test)) is not None:
+            flag, negated = guard
+            guarded = replace(where, **{flag: True})
+            body, orelse = (where, guarded) if negated else (guarded, where)
+            stack.extend((child, orelse) for child in reversed(node.orelse))
+            stack.extend((child, body) for child in reversed(node.body))
         else:
             stack.extend((child, where) for child in reversed(list(block_children(node))))
+
+
+def _guard(test: ast.expr) -> tuple[str, bool] | None:
+    """Which flag an ``if`` test sets on its body, and whether it is negated (``else``).
+
+    ``TYPE_CHECKING`` is false when the code runs; ``__name__ == "__main__"`` is false
+    when the module is imported. ``not`` and ``!=`` move the guarded code to ``else``.
+    """
+    negated = False
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        test, negated = test.operand, True
+    if _is_type_checking(test):
+        return "type_checking", negated
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        sides = {_name_or_text(test.left), _name_or_text(test.comparators[0])}
+        if sides == {"name:__name__", "text:__main__"}:
+            if isinstance(test.ops[0], ast.Eq):
+                return "main_guard", negated
+            if isinstance(test.ops[0], ast.NotEq):
+                return "main_guard", not negated
+    return None
+
+
+def _name_or_text(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return f"name:{node.id}"
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return f"text:{node.value}"
+    return None
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -80,13 +119,17 @@ def _absolute(module: str | None, level: int, package: str | None) -> str:
 
 
 def _record(
-    module: str, names: list[str], node: ast.stmt, level: int, where: _Where
+    module: str, names: list[ast.alias], line: int, level: int, where: _Where
 ) -> ImportRecord:
     return {
         "module": module,
-        "names": names,
-        "line": node.lineno,
+        "names": [alias.name for alias in names],
+        "lines": [alias.lineno for alias in names],
+        "line": line,
         "level": level,
         "type_checking": where.type_checking,
         "deferred": where.deferred,
+        "main_guard": where.main_guard,
+        "in_class": where.in_class,
+        "import_time": not (where.type_checking or where.deferred or where.main_guard),
     }

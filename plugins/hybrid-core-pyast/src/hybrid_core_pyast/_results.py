@@ -78,14 +78,23 @@ class SymbolsResult(_Outcome, _Failure):
 
 
 class ImportRecord(TypedDict):
-    """One imported module, as ``python.imports`` reports it."""
+    """One imported module, as ``python.imports`` reports it.
+
+    ``lines`` is parallel to ``names``: the line of each name of a ``from`` import.
+    ``import_time`` is true when the statement runs as the module is imported: not under
+    ``TYPE_CHECKING`` nor ``__name__ == "__main__"``, not in a function.
+    """
 
     module: str
     names: list[str]
+    lines: list[int]
     line: int
     level: int
     type_checking: bool
     deferred: bool
+    main_guard: bool
+    in_class: bool
+    import_time: bool
 
 
 class ImportsResult(_Outcome, _Failure):

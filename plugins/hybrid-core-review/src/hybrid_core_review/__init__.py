@@ -13,6 +13,9 @@ the hybrid_core repository); these are the plain functions its steps call:
   they are;
 - :func:`as_finding` is a ``compensate`` hook: an analysis that failed on every engine
   becomes a finding in the report instead of failing the run.
+
+:class:`ImportGraph` finds the import cycles among a tree's modules from the imports
+that run at import time, each shown as a path of real import statements.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 
 from hybrid_core import ContinueWith, ExecutionContext, PayloadError
 
+from ._cycles import ImportCycle, ImportEdge, ImportGraph, UnresolvedImport, cycle_lines
 from ._discover import (
     DEFAULT_EXCLUDE,
     DEFAULT_INCLUDE,
@@ -30,6 +34,7 @@ from ._discover import (
     discover,
     display_path,
     module_name,
+    package_of_folder,
 )
 from ._report import SCHEMA_VERSION, ReportWriter, markdown_text
 
@@ -38,14 +43,20 @@ __all__ = [
     "DEFAULT_INCLUDE",
     "DEFAULT_MAX_FILE_BYTES",
     "SCHEMA_VERSION",
+    "ImportCycle",
+    "ImportEdge",
+    "ImportGraph",
     "ReportWriter",
+    "UnresolvedImport",
     "as_finding",
     "collect",
+    "cycle_lines",
     "discover",
     "display_path",
     "finish",
     "markdown_text",
     "module_name",
+    "package_of_folder",
     "start",
 ]
 

@@ -25,6 +25,7 @@ __all__ = [
     "discover",
     "display_path",
     "module_name",
+    "package_of_folder",
 ]
 
 DEFAULT_INCLUDE = ("*.py",)
@@ -55,17 +56,43 @@ def _matches(rel: str, name: str, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
-def module_name(rel: str) -> str | None:
+def module_name(rel: str, package: str = "") -> str | None:
     """The dotted module a file defines, from its path relative to the tree's root.
 
-    None when the path is not importable as a module (``my-script.py``, ``3rd/x.py``).
+    ``package`` is the dotted package the root folder itself is (see
+    :func:`package_of_folder`), empty when the root is not inside a package. None when
+    the path is not importable as a module (``my-script.py``, ``3rd/x.py``).
     """
     parts = rel[:-3].split("/") if rel.endswith(".py") else rel.split("/")
+    if package:
+        parts = [*package.split("."), *parts]
     if parts and parts[-1] == "__init__":
         parts = parts[:-1]
     if not parts or not all(p.isidentifier() for p in parts):
         return None
     return ".".join(parts)
+
+
+def package_of_folder(folder: str) -> str:
+    """The dotted package ``folder`` is: its name and those of the folders above it.
+
+    A folder is a package when it holds ``__init__.py``; the walk goes up while it
+    does (and the name is an identifier), so ``.../click/click`` is ``click`` and its
+    relative imports resolve. Empty when ``folder`` is not a package. Namespace packages
+    (no ``__init__.py``) cannot be told from plain folders and are not walked up.
+    """
+    names: list[str] = []
+    here = os.path.abspath(folder)
+    while os.path.isfile(os.path.join(here, "__init__.py")):
+        name = os.path.basename(here)
+        if not name.isidentifier():
+            break
+        names.append(name)
+        parent = os.path.dirname(here)
+        if parent == here:
+            break
+        here = parent
+    return ".".join(reversed(names))
 
 
 def display_path(path: str) -> str:
@@ -131,8 +158,10 @@ def discover(
     Returns ``{"files": [...], "skipped": [...]}``, each sorted by relative path. A
     pattern matches a file's path relative to ``root`` (``pkg/sub/*.py``) or its bare
     name; an excluded folder is not entered. Each file is ``{"path", "relpath",
-    "module"}``; ``module`` is its dotted name, assuming ``root`` is on ``sys.path``
-    (None for a file no import statement could name). Each skipped entry is ``{"path",
+    "module"}``; ``module`` is its dotted name (None for a file no import statement
+    could name), assuming ``root`` is on ``sys.path`` or, when ``root`` (or the folder
+    of a ``root`` file) is inside a package, that the folder above its top-level
+    package is (:func:`package_of_folder`). Each skipped entry is ``{"path",
     "kind", "reason"}``, its path made printable with :func:`display_path`.
 
     Raises PayloadError when ``root`` is missing, empty, unreadable, or neither a folder
@@ -141,8 +170,10 @@ def discover(
     inc, exc = _patterns(include, "include"), _patterns(exclude, "exclude")
     limit = _size_limit(max_file_bytes)
     base, info = _root(root)
-    walk = _Walk(inc, exc, limit)
-    if stat.S_ISREG(info.st_mode):
+    is_file = stat.S_ISREG(info.st_mode)
+    folder = os.path.dirname(os.path.abspath(base)) if is_file else base
+    walk = _Walk(inc, exc, limit, package_of_folder(folder))
+    if is_file:
         name = os.path.basename(base)
         if not _matches(name, name, inc):
             raise PayloadError(
@@ -167,8 +198,11 @@ def discover(
 class _Walk:
     """One walk of a tree, collecting the files to review and the entries skipped."""
 
-    def __init__(self, include: Sequence[str], exclude: Sequence[str], limit: int) -> None:
+    def __init__(
+        self, include: Sequence[str], exclude: Sequence[str], limit: int, package: str
+    ) -> None:
         self.include, self.exclude, self.limit = include, exclude, limit
+        self.package = package
         self.files: list[dict[str, Any]] = []
         self.skipped: list[dict[str, Any]] = []
 
@@ -243,7 +277,8 @@ class _Walk:
         elif (problem := _readable(path)) is not None:
             self.skip(rel, "unreadable", problem)
         else:
-            self.files.append({"path": path, "relpath": rel, "module": module_name(rel)})
+            module = module_name(rel, self.package)
+            self.files.append({"path": path, "relpath": rel, "module": module})
 
 
 def _readable(path: str) -> str | None:
