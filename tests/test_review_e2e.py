@@ -83,7 +83,12 @@ def test_review_reports_known_findings(source_tree: Path, tmp_path: Path) -> Non
     report = json.loads((out / "report.json").read_text())
     totals = report["totals"]
     assert totals["files"] == 5 and totals["unparsable"] == 2 and totals["parsed"] == 3
-    assert report["import_cycles"] == [["app.core", "app.util"]]
+    (cycle,) = report["import_cycles"]
+    assert (cycle["size"], cycle["modules"]) == (2, ["app.core", "app.util"])
+    assert cycle["cycles"] == [[
+        {"from": "app.core", "to": "app.util", "path": "app/core.py", "line": 3},
+        {"from": "app.util", "to": "app.core", "path": "app/util.py", "line": 2},
+    ]]  # fmt: skip
     top = report["most_complex"][0]
     assert (top["qualname"], top["path"]) == ("branchy", "app/core.py")
     assert top["complexity"] >= 5
@@ -94,7 +99,8 @@ def test_review_reports_known_findings(source_tree: Path, tmp_path: Path) -> Non
     engines = report["engines"]["python.complexity"]
     assert sum(engines.values()) == 5
     markdown = (out / "report.md").read_text()
-    assert "app.core -> app.util -> app.core" in markdown
+    edges = "- app.core -> app.util (app/core.py:3)\n    - app.util -> app.core (app/util.py:2)"
+    assert edges in markdown
 
 
 @pytest.mark.skipif(not installed("hybrid-core-review"), reason="needs the review plugin (tox)")

@@ -67,8 +67,8 @@ def test_report_streams_findings_and_finds_cycles(tmp_path: Path) -> None:
     out = tmp_path / "out"
     start("src", str(out), ctx)
     files = [
-        ({"path": "/a.py", "relpath": "a.py", "module": "a"}, 7, [{"module": "b"}]),
-        ({"path": "/b.py", "relpath": "b.py", "module": "b"}, 2, [{"module": "a.x"}]),
+        ({"path": "/a.py", "relpath": "a.py", "module": "a"}, 7, [{"module": "b", "line": 3}]),
+        ({"path": "/b.py", "relpath": "b.py", "module": "b"}, 2, [{"module": "a.x", "line": 5}]),
         (
             {"path": "/c.py", "relpath": "c.py", "module": "c"},
             30,
@@ -122,13 +122,18 @@ def test_report_streams_findings_and_finds_cycles(tmp_path: Path) -> None:
     report = finish(summaries, ctx)
     data = json.loads(Path(report["json"]).read_text())
     assert data["totals"]["files"] == 4 and data["totals"]["unparsable"] == 1
-    assert data["import_cycles"] == [["a", "b"]]  # c -> a is type-checking only
+    # c -> a is type-checking only; b's import of a.x (not in the tree) runs a
+    assert data["import_cycles"] == [{"size": 2, "modules": ["a", "b"], "cycles": [[
+        {"from": "a", "to": "b", "path": "a.py", "line": 3},
+        {"from": "b", "to": "a", "path": "b.py", "line": 5},
+    ]]}]  # fmt: skip
     assert [f["qualname"] for f in data["most_complex"]] == ["f_c", "f_a", "f_b"]
     assert data["engines"]["python.complexity"] == {"radon.complexity": 3, "pyast.complexity": 1}
     assert [f["path"] for f in data["files"]] == ["a.py", "b.py", "c.py", "d.py"]
     assert data["lint_codes"] == {"UnusedImport": 3}
     markdown = Path(report["markdown"]).read_text()
-    assert "a -> b -> a" in markdown and "- d.py:1:1: invalid syntax\n" in markdown
+    assert "    - a -> b (a.py:3)\n    - b -> a (b.py:5)\n" in markdown
+    assert "- d.py:1:1: invalid syntax\n" in markdown
     assert sorted(p.name for p in out.iterdir()) == ["report.json", "report.md"]
 
 

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from ._cycles import SMALL_COMPONENT, ImportCycle, ImportGraph, cycle_lines
 from ._discover import display_path
 
 __all__ = ["REPORT_FILES", "SCHEMA_VERSION", "ReportWriter", "markdown_text"]
@@ -80,7 +81,8 @@ class ReportWriter:
         self.unparsable: list[dict[str, Any]] = []
         self.failed: list[dict[str, Any]] = []
         self._top = _Smallest(TOP, _complexity_key)
-        self._edges: dict[str, set[tuple[str, tuple[str, ...]]]] = {}
+        self._graph = ImportGraph()
+        self._import_warnings: list[Any] = []
         self._lint_sample = _Smallest(MARKDOWN_LINT_LIMIT, _lint_key)
         self._started = time.time()
 
@@ -174,26 +176,20 @@ class ReportWriter:
     ) -> None:
         records = [i for i in result.get("imports", ()) if i.get("module")]
         entry["imports"] = sorted({str(i["module"]) for i in records})
-        # Only imports that run when the module is imported can form a cycle that bites;
-        # those under `if TYPE_CHECKING:` never run.
         if module is not None:
-            # ``from pkg import sub`` may import the module pkg.sub: keep the names too.
-            self._edges[module] = {
-                (str(i["module"]), tuple(i.get("names") or ()))
-                for i in records
-                if not i.get("type_checking")
-            }
+            # Only imports that run when the module is imported can form a cycle that
+            # bites; the graph leaves out the others (see ImportGraph).
+            self._graph.add(module, entry["path"], records)
 
-    def cycles(self) -> list[list[str]]:
-        """Import cycles among the tree's own modules (strongly connected components)."""
-        known = set(self._edges)
-        graph = {m: sorted(_within(targets, known)) for m, targets in self._edges.items()}
-        return [c for c in _components(graph) if len(c) > 1 or c[0] in graph.get(c[0], ())]
+    def cycles(self) -> list[ImportCycle]:
+        """Import cycles among the tree's own modules (see :class:`ImportGraph`)."""
+        return self._graph.cycles()
 
     def finish(self) -> dict[str, Any]:
         """Write the report; return where it is and the totals."""
         self._sort_lists()
         cycles = self.cycles()
+        self._import_warnings = list(self._graph.warnings())
         totals = self._summary(len(cycles))
         json_path, md_path = self.out / "report.json", self.out / "report.md"
         _replace(json_path, lambda out: self._write_json(out, totals, cycles))
@@ -233,7 +229,9 @@ class ReportWriter:
         self.skipped.sort(key=lambda s: (s["path"], s["kind"]))
         self._where.sort()
 
-    def _write_json(self, out: IO[str], totals: Mapping[str, Any], cycles: list[list[str]]) -> None:
+    def _write_json(
+        self, out: IO[str], totals: Mapping[str, Any], cycles: list[ImportCycle]
+    ) -> None:
         head = {
             "schema": SCHEMA_VERSION,
             "run": self.run_id,
@@ -248,6 +246,7 @@ class ReportWriter:
             "most_complex": self._most_complex(),
             "lint_codes": dict(self._lint_codes()),
             "import_cycles": cycles,
+            "import_warnings": self._import_warnings,
             "unparsable": self.unparsable,
             "engine_failures": self.failed,
             "skipped": self.skipped,
@@ -264,7 +263,7 @@ class ReportWriter:
             self._scratch.seek(offset)
             yield self._scratch.read(length).decode("utf-8").rstrip("\n")
 
-    def _markdown(self, totals: Mapping[str, Any], cycles: list[list[str]]) -> str:
+    def _markdown(self, totals: Mapping[str, Any], cycles: list[ImportCycle]) -> str:
         m = markdown_text
         lines = [f"# Code review of {m(self.root)}", ""]
         lines += [f"Run {m(self.run_id or '(unknown)')}, started {_iso(self._started)}.", ""]
@@ -294,7 +293,7 @@ class ReportWriter:
             for f in self._most_complex()
         ]
         lines += ["", "## Import cycles", ""]
-        lines += [f"- {' -> '.join(m(x) for x in [*c, c[0]])}" for c in cycles] or ["None."]
+        lines += self._cycles_markdown(cycles)
         lines += ["", "## Lint problems", ""]
         lines += self._lint_markdown(totals)
         lines += ["", "## Files that could not be analysed", ""]
@@ -310,7 +309,39 @@ class ReportWriter:
             lines.append("None.")
         return "\n".join(lines) + "\n"
 
-    def _first_look(self, totals: Mapping[str, Any], cycles: list[list[str]]) -> list[str]:
+    def _cycles_markdown(self, cycles: list[ImportCycle]) -> list[str]:
+        """Each cycle as the import statements that make it, one per line."""
+        m = markdown_text
+        lines: list[str] = []
+        for component in cycles:
+            size, modules = component["size"], component["modules"]
+            if size > SMALL_COMPONENT:
+                shown = ", ".join(m(x) for x in modules[:5])
+                lines.append(
+                    f"- {size} modules import each other ({shown}, ...); "
+                    f"{len(component['cycles'])} of their shortest cycles:"
+                )
+            else:
+                lines.append(f"- {size} modules: " + ", ".join(m(x) for x in modules))
+            for cycle in component["cycles"]:
+                lines.append(f"  - a cycle of {len(cycle)} import(s):")
+                lines += [f"    - {line}" for line in cycle_lines(cycle, m)]
+        if not lines:
+            lines.append("None.")
+        warnings = self._import_warnings
+        if warnings:
+            lines += [
+                "",
+                f"{len(warnings)} relative import(s) could not be resolved to a module of "
+                "the tree, so no cycle through them can be seen:",
+                "",
+            ]
+            lines += [f"- {m(w['path'])}:{w['line']}: {m(w['message'])}" for w in warnings[:20]]
+            if len(warnings) > 20:
+                lines.append(f"- ... and {len(warnings) - 20} more in report.json")
+        return lines
+
+    def _first_look(self, totals: Mapping[str, Any], cycles: list[ImportCycle]) -> list[str]:
         """The short section a reader sees first: likely bugs, complexity, cycles."""
         m = markdown_text
         lines = ["## Look here first", ""]
@@ -501,61 +532,3 @@ def _result(results: Mapping[str, Any], capability: str) -> Mapping[str, Any]:
     served = results.get(capability)
     result = served.get("result") if isinstance(served, Mapping) else None
     return result if isinstance(result, Mapping) and result.get("ok", True) else {}
-
-
-def _within(targets: set[tuple[str, tuple[str, ...]]], known: set[str]) -> set[str]:
-    """The tree's modules that imports of ``(module, names)`` load.
-
-    ``from pkg import sub`` loads ``pkg.sub`` when that is a module of the tree (and
-    ``pkg`` itself); ``import a.b.c`` loads the nearest known ancestor of ``a.b.c``.
-    """
-    found = set()
-    for module, names in targets:
-        found.update(f"{module}.{n}" for n in names if f"{module}.{n}" in known)
-        nearest = module
-        while nearest and nearest not in known:
-            nearest = nearest.rpartition(".")[0]
-        if nearest:
-            found.add(nearest)
-    return found
-
-
-def _components(graph: Mapping[str, list[str]]) -> list[list[str]]:
-    """Tarjan's strongly connected components, iteratively (deep trees would recurse)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    result: list[list[str]] = []
-    for start in sorted(graph):
-        if start in index:
-            continue
-        work = [(start, iter(graph.get(start, ())))]
-        index[start] = low[start] = len(index)
-        stack.append(start)
-        on_stack.add(start)
-        while work:
-            node, edges = work[-1]
-            nxt = next(edges, None)
-            if nxt is not None:
-                if nxt not in index:
-                    index[nxt] = low[nxt] = len(index)
-                    stack.append(nxt)
-                    on_stack.add(nxt)
-                    work.append((nxt, iter(graph.get(nxt, ()))))
-                elif nxt in on_stack:
-                    low[node] = min(low[node], index[nxt])
-                continue
-            work.pop()
-            if work:
-                low[work[-1][0]] = min(low[work[-1][0]], low[node])
-            if low[node] == index[node]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                result.append(sorted(component))
-    return sorted(result)
