@@ -17,7 +17,7 @@ import stat
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from hybrid_core import PayloadError
@@ -44,12 +44,14 @@ class Parsed:
 
     ``lines`` counts the source's lines (for a ``tree`` given without ``source``, the
     last line its statements reach). ``module`` is the payload's dotted module name.
+    ``text`` is the decoded source, None for a ``tree`` given without ``source``.
     """
 
     path: str
     lines: int
     tree: ast.Module
     module: str | None = None
+    text: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,7 @@ def load(payload: object, owner: str = "pyast") -> Parsed | Unparsable:
     module = _module(payload, owner)
     if tree is not None:
         lines = count_lines(source) if source is not None else _last_line(tree)
-        return Parsed(path or DEFAULT_PATH, lines, tree, module)
+        return Parsed(path or DEFAULT_PATH, lines, tree, module, source)
     if source is not None:
         return _parsed(source, path or DEFAULT_PATH, module)
     if path is None:
@@ -208,7 +210,7 @@ def _parsed(text: str, path: str, module: str | None) -> Parsed | Unparsable:
     result = parse(text, path)
     lines = count_lines(text)
     if isinstance(result, ast.Module):
-        return Parsed(path, lines, result, module)
+        return Parsed(path, lines, result, module, text)
     return Unparsable(path, lines, result, module)
 
 
