@@ -34,6 +34,7 @@ def lint(source: str) -> tuple[list[tuple[int, str]], int]:
         "# noqa: F811 F401",
         "# noqa:",  # a colon without codes is a bare noqa, as flake8 reads it
         "# noqa : F811",  # no colon right after noqa: bare, as flake8 reads it
+        "# noqa F811",
         "# type: ignore # noqa: F401",
     ],
 )
