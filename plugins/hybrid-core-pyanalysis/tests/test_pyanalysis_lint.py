@@ -33,16 +33,17 @@ def positions(source: str, path: str = "m.py") -> list[tuple[int, int, str]]:
 
 
 def test_pyflakes_messages_become_sorted_problems() -> None:
-    # pyflakes reports dead-scope findings (unused imports and variables) last.
+    # pyflakes reports dead-scope findings (unused imports and variables) last; here
+    # errors come first, then each severity by line and column.
     result = run_lint({"source": SOURCE, "path": "m.py"})
     assert [(p["line"], p["column"], p["code"]) for p in result["problems"]] == [
+        (7, 12, "UndefinedName"),
+        (10, 24, "IsLiteral"),
         (1, 1, "UnusedImport"),
         (3, 1, "UnusedImport"),
         (6, 5, "UnusedVariable"),
-        (7, 12, "UndefinedName"),
         (9, 1, "RedefinedWhileUnused"),
         (10, 12, "FStringMissingPlaceholders"),
-        (10, 24, "IsLiteral"),
     ]
 
 
@@ -76,7 +77,7 @@ def test_docstrings_are_not_checked_as_doctests(monkeypatch: pytest.MonkeyPatch)
 
 def test_clean_code_has_no_problems() -> None:
     result = run_lint({"source": "import os\n\nprint(os.sep)\n", "path": "ok.py"})
-    assert result == {"path": "ok.py", "ok": True, "problems": []}
+    assert result == {"path": "ok.py", "ok": True, "problems": [], "suppressed": 0}
 
 
 def test_code_that_does_not_parse_gives_pyasts_error_result() -> None:
@@ -133,13 +134,13 @@ def test_pyast_and_pyflakes_agree_on_the_checks_they_share() -> None:
         flakes
         == stdlib
         == [
+            (19, 24, "IsLiteral"),  # the one error comes first
             (2, 1, "UnusedImport"),
             (7, 5, "UnusedImport"),
             (9, 1, "RedefinedWhileUnused"),
             (9, 1, "UnusedImport"),
             (18, 1, "RedefinedWhileUnused"),
             (19, 12, "FStringMissingPlaceholders"),
-            (19, 24, "IsLiteral"),
             (26, 5, "RedefinedWhileUnused"),
             (27, 16, "FStringMissingPlaceholders"),
         ]

@@ -105,10 +105,11 @@ def test_complexity_scores_of_the_fixture_by_radons_rules() -> None:
 def test_lint_has_pyasts_shape() -> None:
     payload = {"source": FIXTURE, "path": "fixture.py"}
     ours, theirs = run_lint(payload), hybrid_core_pyast.run_lint(payload)
-    assert list(ours) == list(theirs) == ["path", "ok", "problems"]
+    assert list(ours) == list(theirs) == ["path", "ok", "problems", "suppressed"]
     assert ours["problems"] and theirs["problems"]
     shapes = {json.dumps(keys(p)) for p in ours["problems"] + theirs["problems"]}
-    assert shapes == {json.dumps({"line": "int", "column": "int", "code": "str", "message": "str"})}
+    shape = {"line": "int", "column": "int", "code": "str", "message": "str"}
+    assert shapes == {json.dumps({**shape, "rule": "str", "severity": "str"})}
 
 
 @pytest.mark.parametrize(("ours", "theirs"), PAIRS, ids=IDS)

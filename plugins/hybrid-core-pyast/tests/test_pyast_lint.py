@@ -502,28 +502,34 @@ def test_the_result_is_sorted_and_plain_data() -> None:
         """
     result = run_lint({"source": textwrap.dedent(source).lstrip("\n"), "path": "r.py"})
     assert json.loads(json.dumps(result)) == result
-    assert list(result) == ["path", "ok", "problems"]
-    assert [(p["line"], p["column"], p["code"]) for p in result["problems"]] == [
-        (1, 1, "UnusedImport"),
-        (2, 9, "MutableDefaultArgument"),
-        (4, 16, "FStringMissingPlaceholders"),
-        (4, 24, "IsLiteral"),
-        (5, 5, "BareExcept"),
+    assert list(result) == ["path", "ok", "problems", "suppressed"]
+    assert [(p["severity"], p["line"], p["column"], p["rule"]) for p in result["problems"]] == [
+        ("error", 4, 24, "F632"),  # IsLiteral: errors come first
+        ("warning", 1, 1, "F401"),
+        ("warning", 2, 9, "B006"),
+        ("warning", 4, 16, "F541"),
+        ("warning", 5, 5, "E722"),
     ]
     for problem in result["problems"]:
-        assert list(problem) == ["line", "column", "code", "message"]
+        assert list(problem) == ["line", "column", "code", "message", "rule", "severity"]
 
 
 def test_clean_code_has_no_problems() -> None:
     result = run_lint({"source": "import os\n\nprint(os.sep)\n", "path": "ok.py"})
-    assert result == {"path": "ok.py", "ok": True, "problems": []}
+    assert result == {"path": "ok.py", "ok": True, "problems": [], "suppressed": 0}
 
 
 def test_code_that_does_not_parse_gives_the_error_record() -> None:
     result = run_lint({"source": "import os\ndef f(:\n", "path": "bad.py"})
     error = parse("import os\ndef f(:\n", "bad.py")
     assert not isinstance(error, ast.Module)
-    assert result == {"path": "bad.py", "ok": False, "error": error, "problems": []}
+    assert result == {
+        "path": "bad.py",
+        "ok": False,
+        "error": error,
+        "problems": [],
+        "suppressed": 0,
+    }
 
 
 def test_a_tree_gives_the_same_result_as_its_source() -> None:

@@ -9,6 +9,7 @@ import hybrid_core
 import pytest
 
 from hybrid_core_pyast import (
+    LintFinding,
     LintProblem,
     report_complexity,
     report_lint,
@@ -74,7 +75,11 @@ def test_report_complexity_does_not_call_the_score_for_unparsable_code() -> None
     assert result["ok"] is False
 
 
-def out_of_order(tree: ast.Module, path: str) -> Iterable[LintProblem]:
+# Codes outside the table of known checks: no rule code, and a warning.
+UNKNOWN = {"rule": None, "severity": "warning"}
+
+
+def out_of_order(tree: ast.Module, path: str) -> Iterable[LintFinding]:
     yield {"line": 2, "column": 1, "code": "B", "message": f"in {path}"}
     yield {"line": 1, "column": 5, "code": "A", "message": "second"}
     yield {"line": 1, "column": 5, "code": "A", "message": "first"}
@@ -87,11 +92,12 @@ def test_report_lint_sorts_what_the_check_finds() -> None:
         "path": "l.py",
         "ok": True,
         "problems": [
-            {"line": 1, "column": 1, "code": "Z", "message": "z"},
-            {"line": 1, "column": 5, "code": "A", "message": "first"},
-            {"line": 1, "column": 5, "code": "A", "message": "second"},
-            {"line": 2, "column": 1, "code": "B", "message": "in l.py"},
+            {"line": 1, "column": 1, "code": "Z", "message": "z", **UNKNOWN},
+            {"line": 1, "column": 5, "code": "A", "message": "first", **UNKNOWN},
+            {"line": 1, "column": 5, "code": "A", "message": "second", **UNKNOWN},
+            {"line": 2, "column": 1, "code": "B", "message": "in l.py", **UNKNOWN},
         ],
+        "suppressed": 0,
     }
 
 

@@ -5,7 +5,8 @@ The entry point ``pyast`` of the group ``hybrid_core`` names this module; its ho
 ``python.parse``, ``python.symbols``, ``python.imports``, ``python.complexity`` and
 ``python.lint``. Importing the module does no work beyond defining them.
 :func:`report_complexity` and :func:`report_lint` let engines built on other libraries
-keep the same payloads and result shapes.
+keep the same payloads and result shapes; :func:`exempt_imports` tells them which unused
+imports this distribution never reports (re-exports and names in ``__all__``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 import hybrid_core
 
 from ._engines import run_complexity, run_imports, run_lint, run_parse, run_symbols
+from ._lint import exempt_imports
 from ._reports import report_complexity, report_lint
 from ._results import (
     ComplexityResult,
@@ -23,9 +25,11 @@ from ._results import (
     FunctionComplexity,
     ImportRecord,
     ImportsResult,
+    LintFinding,
     LintProblem,
     LintResult,
     ParseResult,
+    Severity,
     Symbol,
     SymbolsResult,
 )
@@ -39,12 +43,15 @@ __all__ = [
     "FunctionComplexity",
     "ImportRecord",
     "ImportsResult",
+    "LintFinding",
     "LintProblem",
     "LintResult",
     "ParseResult",
+    "Severity",
     "Symbol",
     "SymbolsResult",
     "__version__",
+    "exempt_imports",
     "hybrid_engines",
     "parse",
     "report_complexity",

@@ -15,7 +15,7 @@ from ._reports import report_complexity, report_lint
 from ._results import (
     ComplexityResult,
     ImportsResult,
-    LintProblem,
+    LintFinding,
     LintResult,
     ParseResult,
     SymbolsResult,
@@ -92,5 +92,5 @@ def run_lint(payload: object) -> LintResult:
     return report_lint(payload, _lint_tree)
 
 
-def _lint_tree(tree: ast.Module, path: str) -> list[LintProblem]:
+def _lint_tree(tree: ast.Module, path: str) -> list[LintFinding]:
     return collect_problems(tree)

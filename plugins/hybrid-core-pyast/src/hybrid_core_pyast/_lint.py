@@ -3,9 +3,10 @@
 Where pyflakes has the same check, the code is the name of pyflakes' message class, so
 reports from a pyflakes-based engine can be compared with these:
 
-- ``UnusedImport``: a name imported at module level that is read nowhere in the file and
-  is not listed in ``__all__``, reported at the last import that binds it unless later
-  module-level code binds the name another way (pyflakes' "the last binding counts");
+- ``UnusedImport``: a name imported at module level that is read nowhere in the file, is
+  not listed in ``__all__`` and is not re-exported as ``X as X``, reported at the last
+  import that binds it unless later module-level code binds the name another way
+  (pyflakes' "the last binding counts");
 - ``RedefinedWhileUnused``: a def, class or import that rebinds a name an earlier def,
   class or import of the same block bound, with no use of the name in between;
 - ``BareExcept``: ``except:`` without an exception type;
@@ -36,10 +37,10 @@ from ._names import (
     start,
     tail_name,
 )
-from ._results import LintProblem
+from ._results import LintFinding
 from ._scopes import FUNCTION_TYPES, block_children
 
-__all__ = ["collect_problems"]
+__all__ = ["collect_problems", "exempt_imports"]
 
 _Located = ast.stmt | ast.expr | ast.excepthandler
 _DISPLAYS: dict[type[ast.AST], str] = {
@@ -56,7 +57,7 @@ _LITERAL_TYPES = (str, bytes, int, float, complex)  # type() tells bool apart fr
 _BLOCK_FIELDS = ("body", "orelse", "finalbody")
 
 
-def collect_problems(tree: ast.Module) -> list[LintProblem]:
+def collect_problems(tree: ast.Module) -> list[LintFinding]:
     """Every problem the checks find in ``tree``, in no particular order."""
     nodes = list(ast.walk(tree))  # walked once; parents come before their children
     names = NameIndex(nodes)
@@ -67,7 +68,7 @@ def collect_problems(tree: ast.Module) -> list[LintProblem]:
     ]
 
 
-def _problem(node: _Located, code: str, message: str) -> LintProblem:
+def _problem(node: _Located, code: str, message: str) -> LintFinding:
     return {"line": node.lineno, "column": node.col_offset + 1, "code": code, "message": message}
 
 
@@ -76,24 +77,40 @@ def _problem(node: _Located, code: str, message: str) -> LintProblem:
 
 def _unused_imports(
     tree: ast.Module, nodes: list[ast.AST], names: NameIndex
-) -> Iterator[LintProblem]:
+) -> Iterator[LintFinding]:
     """Unused module-level imports, each reported at the last import binding the name."""
     statements = list(_module_statements(tree))
     used = names.read | _exported(statements)
     reached = _reached_submodules(nodes)
-    last: dict[str, tuple[ast.stmt, str] | None] = {}
+    last: dict[str, tuple[ast.stmt, str, bool] | None] = {}
     for statement in statements:
-        imported = dict(_imported(statement))
+        imported = {name: (shown, again) for name, shown, again in _imported(statement)}
         for name in own_bindings(statement) - imported.keys():
             if name in last:
                 last[name] = None  # rebound after its import: the import is not what stays
-        last.update((name, (statement, shown)) for name, shown in imported.items())
-    for name, found in last.items():
-        if found is None:
+        last.update((name, (statement, *found)) for name, found in imported.items())
+    for name, binding in last.items():
+        if binding is None:
             continue
-        statement, shown = found
-        if name not in used and shown not in reached:
+        statement, shown, reexported = binding
+        if name not in used and shown not in reached and not reexported:
             yield _problem(statement, "UnusedImport", f"{shown!r} imported but unused")
+
+
+def exempt_imports(tree: ast.Module) -> set[tuple[int, int, str]]:
+    """The module-level imports never reported unused: re-exported or listed in ``__all__``.
+
+    Each is (line, 1-based column, name as pyflakes shows it) of its import statement,
+    the place and name of pyflakes' ``UnusedImport`` message about it.
+    """
+    statements = list(_module_statements(tree))
+    exported = _exported(statements)
+    return {
+        (statement.lineno, statement.col_offset + 1, shown)
+        for statement in statements
+        for name, shown, reexported in _imported(statement)
+        if reexported or name in exported
+    }
 
 
 def _reached_submodules(nodes: list[ast.AST]) -> set[str]:
@@ -123,20 +140,27 @@ def _module_statements(tree: ast.Module) -> Iterator[ast.stmt]:
             stack.extend(reversed(list(block_children(node))))
 
 
-def _imported(statement: ast.stmt) -> Iterator[tuple[str, str]]:
-    """(bound name, name as pyflakes shows it) per name an import statement binds."""
+def _imported(statement: ast.stmt) -> Iterator[tuple[str, str, bool]]:
+    """(bound name, name as pyflakes shows it, re-exported) per name an import binds.
+
+    ``import a as a`` and ``from m import a as a`` re-export ``a``, the convention of
+    PEP 484 stubs and typeshed; ``import a.b as b`` does not.
+    """
     if isinstance(statement, ast.Import):
         for alias in statement.names:
-            yield alias_binding(alias), _shown(alias.name, alias.asname)
+            shown = _shown(alias.name, alias.asname)
+            yield alias_binding(alias), shown, alias.asname == alias.name
     elif isinstance(statement, ast.ImportFrom) and statement.module != "__future__":
         prefix = "." * statement.level + (f"{statement.module}." if statement.module else "")
         for alias in statement.names:
             if alias.name != "*":
-                yield alias.asname or alias.name, _shown(prefix + alias.name, alias.asname)
+                shown = _shown(prefix + alias.name, alias.asname)
+                yield alias.asname or alias.name, shown, alias.asname == alias.name
 
 
 def _shown(name: str, asname: str | None) -> str:
-    return f"{name} as {asname}" if asname else name
+    """``name``, with `` as asname`` when that differs from its last part, as pyflakes has it."""
+    return f"{name} as {asname}" if asname and name.rpartition(".")[2] != asname else name
 
 
 def _exported(statements: Iterable[ast.stmt]) -> set[str]:
@@ -171,7 +195,7 @@ def _is_all(node: ast.expr) -> bool:
 # RedefinedWhileUnused
 
 
-def _redefinitions(nodes: list[ast.AST], names: NameIndex) -> Iterator[LintProblem]:
+def _redefinitions(nodes: list[ast.AST], names: NameIndex) -> Iterator[LintFinding]:
     for node in nodes:
         for field in _BLOCK_FIELDS:
             block = getattr(node, field, None)
@@ -179,7 +203,7 @@ def _redefinitions(nodes: list[ast.AST], names: NameIndex) -> Iterator[LintProbl
                 yield from _block_redefinitions(block, names)
 
 
-def _block_redefinitions(block: list[ast.stmt], names: NameIndex) -> Iterator[LintProblem]:
+def _block_redefinitions(block: list[ast.stmt], names: NameIndex) -> Iterator[LintFinding]:
     """Redefinitions among the statements of one block (one body or branch).
 
     The statements of a block follow each other in the source, so whatever lies between
@@ -244,7 +268,7 @@ def _is_overload(statement: ast.stmt) -> bool:
 # BareExcept, MutableDefaultArgument, IsLiteral, FStringMissingPlaceholders
 
 
-def _expression_problems(nodes: list[ast.AST]) -> Iterator[LintProblem]:
+def _expression_problems(nodes: list[ast.AST]) -> Iterator[LintFinding]:
     format_specs: set[int] = set()
     # A node comes before its children: a format spec is known before it is seen.
     for node in nodes:
@@ -273,7 +297,7 @@ def _lacks_placeholders(node: ast.JoinedStr, format_specs: set[int]) -> bool:
     return not any(isinstance(value, ast.FormattedValue) for value in node.values)
 
 
-def _mutable_defaults(args: ast.arguments) -> Iterator[LintProblem]:
+def _mutable_defaults(args: ast.arguments) -> Iterator[LintFinding]:
     positional = [*args.posonlyargs, *args.args]
     with_default = positional[len(positional) - len(args.defaults) :]
     pairs = [
@@ -311,7 +335,7 @@ def _mutable_kind(node: ast.expr) -> str | None:
     return None
 
 
-def _is_literal(node: ast.Compare) -> Iterator[LintProblem]:
+def _is_literal(node: ast.Compare) -> Iterator[LintFinding]:
     left = node.left
     for op, right in zip(node.ops, node.comparators, strict=True):
         if isinstance(op, (ast.Is, ast.IsNot)):

@@ -10,14 +10,16 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Iterable
 
+from ._codes import SEVERITY_RANK, rule_of, severity_of
 from ._complexity import collect_complexity, totals
-from ._results import ComplexityResult, LintProblem, LintResult
+from ._noqa import may_have_noqa, read_directives, silences
+from ._results import ComplexityResult, LintFinding, LintProblem, LintResult
 from ._source import Unparsable, load
 
 __all__ = ["report_complexity", "report_lint"]
 
 FunctionScore = Callable[[ast.FunctionDef | ast.AsyncFunctionDef], int]
-TreeCheck = Callable[[ast.Module, str], Iterable[LintProblem]]
+TreeCheck = Callable[[ast.Module, str], Iterable[LintFinding]]
 
 
 def report_complexity(
@@ -46,16 +48,53 @@ def report_complexity(
 def report_lint(payload: object, check: TreeCheck, *, owner: str = "pyast") -> LintResult:
     """The ``python.lint`` result for ``payload``, its problems found by ``check``.
 
-    ``check(tree, path)`` returns the problems of a parsed module; they are sorted by
-    line, column, code and message. A malformed payload raises
-    ``hybrid_core.PayloadError`` whose message starts with ``"<owner> payload"``.
+    ``check(tree, path)`` returns the findings of a parsed module. Each becomes a problem
+    with its ``rule`` code and ``severity``; those a ``# noqa`` comment in the source
+    silences are dropped and counted in ``suppressed`` (a ``tree`` given without
+    ``source`` has no comments to read). Problems are sorted errors first, then by line,
+    column, code and message. A malformed payload raises ``hybrid_core.PayloadError``
+    whose message starts with ``"<owner> payload"``.
     """
     source = load(payload, owner)
     if isinstance(source, Unparsable):
-        return {"path": source.path, "ok": False, "error": source.error, "problems": []}
-    problems = sorted(check(source.tree, source.path), key=_position)
-    return {"path": source.path, "ok": True, "problems": problems}
+        return {
+            "path": source.path,
+            "ok": False,
+            "error": source.error,
+            "problems": [],
+            "suppressed": 0,
+        }
+    problems = [_classified(finding) for finding in check(source.tree, source.path)]
+    kept = problems
+    if problems and source.text is not None and may_have_noqa(source.text):
+        directives = read_directives(source.text)
+        kept = [p for p in problems if not silences(directives, p["line"], p["code"], p["rule"])]
+    kept.sort(key=_order)
+    return {
+        "path": source.path,
+        "ok": True,
+        "problems": kept,
+        "suppressed": len(problems) - len(kept),
+    }
 
 
-def _position(problem: LintProblem) -> tuple[int, int, str, str]:
-    return (problem["line"], problem["column"], problem["code"], problem["message"])
+def _classified(finding: LintFinding) -> LintProblem:
+    code = finding["code"]
+    return {
+        "line": finding["line"],
+        "column": finding["column"],
+        "code": code,
+        "message": finding["message"],
+        "rule": rule_of(code),
+        "severity": severity_of(code),
+    }
+
+
+def _order(problem: LintProblem) -> tuple[int, int, int, str, str]:
+    return (
+        SEVERITY_RANK[problem["severity"]],
+        problem["line"],
+        problem["column"],
+        problem["code"],
+        problem["message"],
+    )

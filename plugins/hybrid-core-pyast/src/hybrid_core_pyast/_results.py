@@ -16,10 +16,12 @@ __all__ = [
     "FunctionComplexity",
     "ImportRecord",
     "ImportsResult",
+    "LintFinding",
     "LintProblem",
     "LintResult",
     "ParseResult",
     "Rank",
+    "Severity",
     "Symbol",
     "SymbolKind",
     "SymbolsResult",
@@ -28,6 +30,7 @@ __all__ = [
 ErrorKind = Literal["syntax", "encoding"]
 SymbolKind = Literal["function", "async function", "method", "async method", "class"]
 Rank = Literal["A", "B", "C", "D", "E", "F"]
+Severity = Literal["error", "warning"]
 
 
 class ErrorRecord(TypedDict):
@@ -130,8 +133,8 @@ class ComplexityResult(_Outcome, _Failure):
     totals: ComplexityTotals
 
 
-class LintProblem(TypedDict):
-    """One finding of ``python.lint``: where it is, a short stable code, and what is wrong.
+class LintFinding(TypedDict):
+    """What a lint check reports: where it is, a short stable code, and what is wrong.
 
     ``line`` and ``column`` are 1-based; the column counts UTF-8 bytes, as the syntax tree
     records it. ``code`` names the check, e.g. ``UnusedImport``.
@@ -143,7 +146,24 @@ class LintProblem(TypedDict):
     message: str
 
 
+class LintProblem(LintFinding):
+    """One problem of ``python.lint``: a finding with its rule code and severity.
+
+    ``rule`` is the flake8/ruff code users write in ``# noqa`` (``F401``), or None for
+    a code that has none; ``severity`` is ``"error"`` for a likely bug and ``"warning"``
+    otherwise.
+    """
+
+    rule: str | None
+    severity: Severity
+
+
 class LintResult(_Outcome, _Failure):
-    """What ``python.lint`` returns: every problem, sorted by line and column."""
+    """What ``python.lint`` returns: every problem, errors first, then by line and column.
+
+    ``suppressed`` counts the problems a ``# noqa`` comment silenced (0 when ``ok`` is
+    false).
+    """
 
     problems: list[LintProblem]
+    suppressed: int

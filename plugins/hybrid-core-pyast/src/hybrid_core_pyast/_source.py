@@ -17,11 +17,12 @@ import stat
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from hybrid_core import PayloadError
 
+from ._decoding import BOM, DecodeFailure, decode_source
 from ._results import ErrorKind, ErrorRecord
 
 __all__ = ["DEFAULT_PATH", "Parsed", "Unparsable", "count_lines", "load", "parse"]
@@ -30,7 +31,6 @@ DEFAULT_PATH = "<unknown>"
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 _NEWLINE_BYTES = re.compile(rb"\r\n|\r|\n")
 _KEYS = "'source', 'path' or 'tree'"
-_BOM = b"\xef\xbb\xbf"
 # A file given by ``path`` is read whole, and parsing takes about 180 times its size in
 # memory; beyond this the engines refuse it rather than let one file exhaust a worker.
 MAX_SOURCE_BYTES = 8 * 1024 * 1024
@@ -44,12 +44,14 @@ class Parsed:
 
     ``lines`` counts the source's lines (for a ``tree`` given without ``source``, the
     last line its statements reach). ``module`` is the payload's dotted module name.
+    ``text`` is the decoded source, None for a ``tree`` given without ``source``.
     """
 
     path: str
     lines: int
     tree: ast.Module
     module: str | None = None
+    text: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,7 @@ def load(payload: object, owner: str = "pyast") -> Parsed | Unparsable:
     module = _module(payload, owner)
     if tree is not None:
         lines = count_lines(source) if source is not None else _last_line(tree)
-        return Parsed(path or DEFAULT_PATH, lines, tree, module)
+        return Parsed(path or DEFAULT_PATH, lines, tree, module, source)
     if source is not None:
         return _parsed(source, path or DEFAULT_PATH, module)
     if path is None:
@@ -208,12 +210,14 @@ def _parsed(text: str, path: str, module: str | None) -> Parsed | Unparsable:
     result = parse(text, path)
     lines = count_lines(text)
     if isinstance(result, ast.Module):
-        return Parsed(path, lines, result, module)
+        return Parsed(path, lines, result, module, text)
     return Unparsable(path, lines, result, module)
 
 
 def _read(path: str, module: str | None) -> Parsed | Unparsable:
     """Read, decode and parse the file at ``path``; an unreadable file raises OSError.
+
+    The bytes are decoded as CPython decodes a source file (see ``_decoding``).
 
     Only a regular file is read: a FIFO, a device or a socket (or a symlink to one, such
     as ``/dev/zero``) raises OSError instead of blocking or reading forever, and so does a
@@ -228,23 +232,11 @@ def _read(path: str, module: str | None) -> Parsed | Unparsable:
         data = file.read(MAX_SOURCE_BYTES + 1)
     if len(data) > MAX_SOURCE_BYTES:
         raise OSError(errno.EFBIG, f"larger than {MAX_SOURCE_BYTES} bytes, not read", path)
-    # Python source may start with a byte order mark; columns are reported without it.
-    body = data.removeprefix(_BOM)
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        error = _decode_error(body, exc, path, len(data) - len(body))
-        return Unparsable(path, _count_byte_lines(body), error, module)
+    text = decode_source(data)
+    if isinstance(text, DecodeFailure):
+        error = error_record("encoding", text.message, path, text.line, text.column)
+        return Unparsable(path, _count_byte_lines(data.removeprefix(BOM)), error, module)
     return _parsed(text, path, module)
-
-
-def _decode_error(body: bytes, exc: UnicodeDecodeError, path: str, bom: int) -> ErrorRecord:
-    """The encoding error record for ``exc``; its byte offset counts a skipped BOM."""
-    start = exc.start
-    line_start = max(body.rfind(b"\n", 0, start), body.rfind(b"\r", 0, start)) + 1
-    line = len(_NEWLINE_BYTES.findall(body, 0, line_start)) + 1
-    message = f"file is not valid UTF-8 ({exc.reason} at byte {start + bom})"
-    return error_record("encoding", message, path, line, start - line_start + 1)
 
 
 def _count_byte_lines(data: bytes) -> int:
