@@ -333,3 +333,26 @@ def test_the_report_does_not_depend_on_completion_order_or_worker_count(
     assert data["totals"]["lint_problems"] == 48 * 5
     shown = [line for line in markdown.splitlines() if line.startswith("- pkg/m")]
     assert len(shown) == 200
+
+
+@needs_review
+def test_the_report_puts_likely_bugs_first_and_counts_noqa(tmp_path: Path) -> None:
+    root = tmp_path / "src"
+    root.mkdir()
+    (root / "a.py").write_text("import os  # noqa: F401\nimport sys\n\n\ndef f():\n    return y\n")
+    out = tmp_path / "report"
+    result = review(root, out)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["totals"]["lint_suppressed"] == 1
+    assert report["totals"]["likely_bugs"] == 1
+    (entry,) = report["files"]
+    assert [(p["code"], p["severity"]) for p in entry["lint"]] == [
+        ("UndefinedName", "error"),
+        ("UnusedImport", "warning"),
+    ]
+    markdown = (out / "report.md").read_text()
+    first_look = markdown.split("## Look here first", 1)[1].split("| measure |", 1)[0]
+    assert "- Likely bugs: 1:" in first_look and "a.py:6 F821 UndefinedName" in first_look
+    assert "| UnusedImport | F401 | warning | 1 |" in markdown
+    assert "1 more silenced by `# noqa` comments." in markdown

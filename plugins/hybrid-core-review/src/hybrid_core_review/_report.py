@@ -77,6 +77,7 @@ class ReportWriter:
         # (capability, engine that served, why not the preferred one) -> files
         self.fallbacks: Counter[tuple[str, str, str]] = Counter()
         self.severities: Counter[str] = Counter()
+        self._code_info: dict[str, tuple[str, str]] = {}  # code -> (rule, severity)
         self.lint_codes: Counter[str] = Counter()
         self.unparsable: list[dict[str, Any]] = []
         self.failed: list[dict[str, Any]] = []
@@ -157,8 +158,15 @@ class ReportWriter:
         problems.sort(key=_lint_key)
         entry["lint"] = problems
         self.totals["lint_problems"] += len(problems)
+        suppressed = result.get("suppressed")
+        if isinstance(suppressed, int) and not isinstance(suppressed, bool):
+            self.totals["lint_suppressed"] += suppressed
         for problem in problems:
-            self.lint_codes[str(problem.get("code"))] += 1
+            code = str(problem.get("code"))
+            self.lint_codes[code] += 1
+            if code not in self._code_info:
+                info = (str(problem.get("rule") or ""), str(problem.get("severity") or ""))
+                self._code_info[code] = info
             severity = problem.get("severity")
             if severity is not None:
                 self.severities[str(severity)] += 1
@@ -208,6 +216,7 @@ class ReportWriter:
             "symbols": t["symbols"],
             "lint_problems": t["lint_problems"],
             "likely_bugs": self.severities["error"],
+            "lint_suppressed": t["lint_suppressed"],
             "import_cycles": cycles,
             "engine_failures": len(self.failed),
             "fallbacks": sum(self.fallbacks.values()),
@@ -371,13 +380,12 @@ class ReportWriter:
         m = markdown_text
         if not totals["lint_problems"]:
             return ["None."]
-        severity: dict[str, str] = {}
-        for problem in self._lint_sample.sorted():
-            severity.setdefault(str(problem.get("code")), str(problem.get("severity") or ""))
-        lines = ["| code | severity | problems |", "| --- | --- | ---: |"]
-        lines += [
-            f"| {m(code)} | {m(severity.get(code, ''))} | {n} |" for code, n in self._lint_codes()
-        ]
+        lines = ["| code | rule | severity | problems |", "| --- | --- | --- | ---: |"]
+        for code, n in self._lint_codes():
+            rule, severity = self._code_info.get(code, ("", ""))
+            lines.append(f"| {m(code)} | {m(rule)} | {m(severity)} | {n} |")
+        if totals["lint_suppressed"]:
+            lines += ["", f"{totals['lint_suppressed']} more silenced by `# noqa` comments."]
         shown = self._lint_sample.sorted()
         lines += ["", "Most likely bugs first, then by path and line:", ""]
         lines += [f"- {_lint_line(p)}" for p in shown]
@@ -448,8 +456,9 @@ def _lint_key(p: Mapping[str, Any]) -> tuple[Any, ...]:
 
 def _lint_line(p: Mapping[str, Any]) -> str:
     m = markdown_text
+    rule = f"{m(p['rule'])} " if p.get("rule") else ""
     return (
-        f"{m(p['path'])}:{m(p.get('line'))} {m(p.get('code'))}: {m(p.get('message'))} "
+        f"{m(p['path'])}:{m(p.get('line'))} {rule}{m(p.get('code'))}: {m(p.get('message'))} "
         f"({m(p.get('engine'))})"
     )
 
