@@ -162,6 +162,34 @@ def test_a_signal_stops_the_run_with_one_line_and_leaves_no_process(
     assert survivors(tree) == set()
 
 
+def test_a_signal_ignored_by_the_parent_stays_ignored(
+    flows: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    """A shell starts background jobs with SIGINT ignored; Ctrl-C meant for it must not
+    stop them, as it does not stop any other well-behaved program."""
+    full = {k: v for k, v in os.environ.items() if k != "HYBRID_CORE_PLUGINS"}
+    full.update(PYTHONPATH=str(flows), MARKS=str(flows / "marks"))
+    # An ignored signal stays ignored across exec, as a shell's background job has it.
+    command = [*hybrid_executable(), "run", "sig_flows:busy", "-i", "x=1"]
+    ignore_then_exec = (
+        "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+        "os.execv(sys.argv[1], sys.argv[1:])"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", ignore_then_exec, *command],
+        cwd=flows, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    processes.append(proc)
+    wait_for_marks(flows, proc, {"nap", "thread", "process"})
+    proc.send_signal(signal.SIGINT)
+    with pytest.raises(subprocess.TimeoutExpired):
+        proc.wait(timeout=1.5)  # still running: the ignored signal changed nothing
+    proc.send_signal(signal.SIGTERM)
+    returncode, _, err = finish(proc)
+    assert returncode == 143, err
+    assert err.startswith("interrupted by SIGTERM")
+
+
 def test_with_json_the_partial_result_is_printed(
     flows: Path, processes: list[subprocess.Popen[str]]
 ) -> None:

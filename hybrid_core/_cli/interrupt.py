@@ -48,6 +48,8 @@ def stop_on_signals() -> Iterator[None]:
     previous: dict[int, Any] = {}
     try:
         for sig in SIGNALS:
+            if signal.getsignal(sig) is signal.SIG_IGN:
+                continue  # ignored by whoever started us (a background job): keep it so
             previous[sig] = signal.signal(sig, _raise_stopped)
     except ValueError:  # not the main thread: leave the host's handlers alone
         pass
@@ -76,6 +78,8 @@ class Interrupts:
         loop = asyncio.get_running_loop()
         for sig in SIGNALS:
             previous = signal.getsignal(sig)
+            if previous is signal.SIG_IGN:
+                continue  # a signal the parent ignores for us stays ignored
             try:
                 loop.add_signal_handler(sig, self._fire, sig)
             except (NotImplementedError, RuntimeError, ValueError):
