@@ -21,6 +21,7 @@ from .._workflow import RetryPolicy, Step, Workflow, value
 from .._workflow.kinds import Branch, compose_step, map_step, switch_step
 from .._workflow.refs import input_ref, result_ref
 from ..exceptions import ConfigProblem, WorkflowDefinitionError
+from .compose import join_key
 
 __all__ = ["Declared", "Declaration", "build_workflows"]
 
@@ -152,10 +153,10 @@ class _Builder:
         defaults = {}
         for name, options in spec.items():
             if not isinstance(options, Mapping):
-                self.problem(f"{key}.{name}", "must be a table: {} when required, or "
+                self.problem(f"{key}.{_quote(str(name))}", "must be a table: {} when required, or "
                              "{ default = ..., description = \"...\" }")  # fmt: skip
                 continue
-            self._unknown(options, f"{key}.{name}", ("default", "description"))
+            self._unknown(options, f"{key}.{_quote(str(name))}", ("default", "description"))
             if "default" in options:
                 defaults[name] = options["default"]
         return list(spec), defaults
@@ -200,7 +201,9 @@ class _Builder:
         if not isinstance(args, Mapping):
             self.problem(f"{key}.args", f"must be a table of name = value, not {_kind(args)}")
             args = {}
-        arguments = {str(k): self.argument(v, f"{key}.args.{k}") for k, v in args.items()}
+        arguments = {
+            str(k): self.argument(v, f"{key}.args.{_quote(str(k))}") for k, v in args.items()
+        }
         try:
             return getattr(self, f"_{kind}")(name, spec, key, arguments, options)  # type: ignore[no-any-return]
         except (TypeError, ValueError) as exc:
@@ -359,7 +362,9 @@ class _Builder:
         if not isinstance(branches_spec, Mapping) or not branches_spec or "on" not in spec:
             self.problem(key, "a switch step needs on = <reference> and a branches table")
             return None
-        branches = {k: self._branch(v, f"{key}.branches.{k}") for k, v in branches_spec.items()}
+        branches = {
+            k: self._branch(v, f"{key}.branches.{_quote(str(k))}") for k, v in branches_spec.items()
+        }
         default = self._branch(spec["default"], f"{key}.default") if "default" in spec else None
         if any(b is None for b in branches.values()) or ("default" in spec and default is None):
             return None
@@ -381,7 +386,7 @@ class _Builder:
         if isinstance(spec, Mapping):
             if _is_ref(spec):
                 return self._reference(spec, key)
-            return {k: self.argument(v, f"{key}.{k}") for k, v in spec.items()}
+            return {k: self.argument(v, f"{key}.{_quote(str(k))}") for k, v in spec.items()}
         if isinstance(spec, list):
             return [self.argument(v, f"{key}[{i}]") for i, v in enumerate(spec)]
         return spec
@@ -491,7 +496,8 @@ class _Builder:
     def _unknown(self, table: Mapping[str, Any], key: str, known: Sequence[str]) -> None:
         for name in table:
             if name not in known:
-                self.problem(f"{key}.{name}", f"unknown key{self._hint(str(name), known)}")
+                where = f"{key}.{_quote(str(name))}"
+                self.problem(where, f"unknown key{self._hint(str(name), known)}")
 
     def _hint(self, name: str, known: Sequence[str]) -> str:
         # Each did-you-mean compares with every known name: only the first few problems
@@ -509,7 +515,8 @@ def _is_ref(spec: Mapping[str, Any]) -> bool:
 
 
 def _quote(key: str) -> str:
-    return key if key.replace("_", "a").replace("-", "a").isalnum() else f'"{key}"'
+    """``key`` as one segment of a key path, quoted as TOML would need."""
+    return join_key([key])
 
 
 _KINDS = ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"))
