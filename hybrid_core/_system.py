@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from ._bridge.capacity import ExecutionPlan, plan_workflow
 from ._bridge.steps import WorkflowProvider, needs
-from ._config.compose import compose_mapping
+from ._config.compose import compose_mapping, join_key
 from ._config.load import Config, config_from_composed, load_config
 from ._core.context import ExecutionContext
 from ._core.records import Engine, Provider, ProviderKind
@@ -26,7 +26,7 @@ from ._core.resources import ResourcePools
 from ._core.util import close_matches
 from ._execution.executor import Executor
 from ._execution.worker_main import check_not_importing_main
-from ._plugins.assembly import Assembly, workflow_entry
+from ._plugins.assembly import Assembly, Unresolved, workflow_entry
 from ._plugins.manager import PluginManager, Selection
 from ._routing.router import Decision, Router, RoutingPolicy
 from ._routing.strategies import RoutingStrategy
@@ -104,6 +104,8 @@ class Hybrid(Assembly):
         self.strategies: dict[str, RoutingStrategy] = {}
         self.executors: dict[str, Executor] = {}
         self.problems: list[str] = []
+        self.unresolved: list[Unresolved] = []
+        self._fatal = []
         self.resources = ResourcePools(self.config.resources if resources is None else resources)
         self._routing = self.config.routing if routing is None else routing
         self._router: Router | None = None
@@ -158,6 +160,8 @@ class Hybrid(Assembly):
                 self._check_executor()
                 self._make_router()
                 self._declare_workflows()
+                self._check_routed_capabilities()
+                self._raise_config_problems()
                 await self._start_engines()
                 self._run_startup_hooks()
                 self._report_failures()
@@ -211,11 +215,16 @@ class Hybrid(Assembly):
 
     def _make_router(self) -> None:
         policy = self._routing
-        for name in (policy.strategy, *policy.capability_strategies.values()):
+        named = [("routing.strategy", policy.strategy)]
+        named += [
+            (join_key(("routing", "capabilities", cap)), name)
+            for cap, name in policy.capability_strategies.items()
+        ]
+        for key, name in named:
             if name not in self.strategies:
-                self.problems.append(
-                    f"routing: {UnknownStrategyError(name, list(self.strategies))}"
-                )
+                error = UnknownStrategyError(name, list(self.strategies))
+                self._name_problem(key, str(error))
+                self.problems.append(f"routing: {error}")
         self._router = Router(
             registry=self.registry,
             strategies=self.strategies,

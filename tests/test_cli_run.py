@@ -173,7 +173,9 @@ def test_a_step_refusing_the_commands_input_is_a_usage_error(tmp_path: Path) -> 
     env = {"PYTHONPATH": str(tmp_path)}
     bad = run_hybrid("run", "refusing_flow:wf", "-i", "n=-1", cwd=tmp_path, env=env)
     assert (bad.returncode, bad.stdout) == (2, "")
-    assert bad.stderr == "error: input 'n' must be >= 0, not -1\n"
+    assert bad.stderr == (
+        "no configuration file; using the defaults\nerror: input 'n' must be >= 0, not -1\n"
+    )
     # A step given another step's result: the workflow's fault, not the command line's.
     inner = run_hybrid("run", "refusing_flow:wf", "-i", "n=1", cwd=tmp_path, env=env)
     assert inner.returncode == 1

@@ -118,8 +118,16 @@ def wait_for_marks(flows: Path, proc: subprocess.Popen[str], names: set[str]) ->
 
 
 def finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
+    """Exit code, stdout, and stderr after the line saying which configuration is used."""
     out, err = proc.communicate(timeout=60)  # a hang fails here, not in an assertion on time
-    return proc.returncode, out, err
+    return proc.returncode, out, _after_config_line(err)
+
+
+def _after_config_line(err: str) -> str:
+    first, _, rest = err.partition("\n")
+    if first.startswith(("using configuration ", "no configuration file")):
+        return rest
+    return err
 
 
 def survivors(before: set[int]) -> set[int]:

@@ -64,6 +64,7 @@ def test_sections_must_be_tables() -> None:
 def test_find_config_searches_upward(tmp_path: Path) -> None:
     deep = tmp_path / "a" / "b"
     deep.mkdir(parents=True)
+    (tmp_path / ".git").mkdir()  # the repository root: the search goes up to here
     assert find_config(deep) is None
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     assert find_config(deep) is None
@@ -107,3 +108,30 @@ def test_the_cli_refuses_a_fifo_as_config_with_exit_2(tmp_path: Path) -> None:
     result = run_hybrid("--config", str(fifo), "validate")
     assert result.returncode == 2
     assert "is not a regular file (a FIFO, device or socket)" in result.stderr
+
+
+def test_find_config_stops_at_the_repository_root(tmp_path: Path) -> None:
+    repo, deep = tmp_path / "repo", tmp_path / "repo" / "src" / "pkg"
+    deep.mkdir(parents=True)
+    (repo / ".git").write_text("gitdir: elsewhere\n")  # a worktree's .git is a file
+    (tmp_path / "hybrid.toml").write_text("")  # above the repository: never obeyed
+    assert find_config(deep, home=tmp_path.parent) is None
+    (repo / "hybrid.toml").write_text("")
+    assert find_config(deep, home=tmp_path.parent) == repo / "hybrid.toml"
+
+
+def test_find_config_stops_at_the_home_folder(tmp_path: Path) -> None:
+    home, deep = tmp_path / "home", tmp_path / "home" / "work" / "x"
+    deep.mkdir(parents=True)
+    (tmp_path / "hybrid.toml").write_text("")  # above home: never obeyed
+    assert find_config(deep, home=home) is None
+    (home / "hybrid.toml").write_text("")
+    assert find_config(deep, home=home) == home / "hybrid.toml"
+
+
+def test_find_config_outside_home_and_repositories_reads_only_the_folder(tmp_path: Path) -> None:
+    deep = tmp_path / "a"
+    deep.mkdir()
+    (tmp_path / "hybrid.toml").write_text("")
+    assert find_config(deep, home=tmp_path / "elsewhere") is None
+    assert find_config(tmp_path, home=tmp_path / "elsewhere") == tmp_path / "hybrid.toml"

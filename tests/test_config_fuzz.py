@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import event, given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from hybrid_core import ConfigError
 from hybrid_core._config.compose import Composed, compose_file, join_key
+from hybrid_core._config.declare import build_workflows
 from hybrid_core._config.load import Config, config_from_mapping
+from hybrid_core._core.registry import Registry
+from hybrid_core._core.resources import ResourcePools
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -170,7 +173,7 @@ def toml_bytes(draw: st.DrawFn) -> bytes:
     return raw
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(
     main=toml_bytes(),
     other=toml_bytes(),
@@ -249,7 +252,7 @@ _ENTRIES = st.one_of(
 documents = st.lists(_ENTRIES, max_size=5).map(dict)
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(doc=documents, profile=st.sampled_from([None, "ci", "prod"]))
 def test_documents_with_wrong_types_load_or_fail_with_config_error(
     scratch: Path, doc: dict[str, Any], profile: str | None
@@ -281,7 +284,7 @@ graphs = st.lists(_FILE, min_size=1, max_size=4).map(
 )
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(files=graphs, profile=st.sampled_from([None, "ci", "prod"]))
 def test_extends_graphs_load_or_fail_with_config_error(
     scratch: Path, files: dict[str, str], profile: str | None
@@ -321,7 +324,7 @@ def expected_interpolation(text: str, env: Mapping[str, str]) -> str | None:
     return "".join(out)
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=800, deadline=None)
 @given(parts=st.lists(st.sampled_from(_PIECES), max_size=8))
 def test_interpolation_matches_a_plain_reading_of_the_rules(
     scratch: Path, parts: list[str]
@@ -350,6 +353,69 @@ def test_key_paths_are_toml_dotted_keys(parts: list[str]) -> None:
     for part in parts:
         document = document[part]
     assert document == 1
+
+
+# -- declared workflows: references, step kinds and values of any type ---------------------
+
+# fmt: off
+_STEP_KEYS = st.sampled_from([
+    "call", "map", "capability", "workflow", "switch", "args", "over", "item", "timeout",
+    "retry", "with_provider", "route_retries", "keep_runs", "concurrency", "blocking",
+    "wait_for", "description", "strategy", "fallbacks", "providers", "on", "branches",
+])
+_STEP_VALUES = st.sampled_from(
+    ["json:dumps", "json:nope", "nomodule:x", "xs", "a", "", "a.²", "files.0", "false",
+     True, 0, 1, -1, 2.5, math.nan, math.inf, [], ["a", 0], [True]]
+)
+# fmt: on
+_REFS = st.sampled_from(["input", "result", "value", "path"])
+_ARGUMENTS = st.recursive(
+    _STEP_VALUES,
+    lambda inner: st.dictionaries(_REFS, inner, max_size=2) | st.lists(inner, max_size=2),
+    max_leaves=4,
+)
+_STEP_TABLE = st.dictionaries(
+    _STEP_KEYS, _ARGUMENTS | st.dictionaries(_KEY_NAMES, _ARGUMENTS, max_size=2), max_size=5
+)
+_STEPS = st.dictionaries(st.sampled_from(["a", "b", ""]), _STEP_TABLE, max_size=3)
+_WORKFLOW = st.fixed_dictionaries(
+    {"inputs": st.sampled_from([["xs"], [], [""], {"xs": {}}, 3]), "steps": _STEPS}
+)
+workflow_documents = st.fixed_dictionaries(
+    {"workflows": st.dictionaries(st.sampled_from(["w", "v"]), _WORKFLOW, max_size=2)},
+    optional={"resources": st.dictionaries(_KEY_NAMES, _SCALARS, max_size=2)},
+)
+
+
+def _map_step(step: dict[str, Any]) -> dict[str, Any]:
+    return {"workflows": {"w": {"inputs": ["xs"], "steps": {"a": step}}}}
+
+
+def _reference_step(ref: dict[str, Any]) -> dict[str, Any]:
+    return _map_step({"call": "json:dumps", "args": {"obj": ref}})
+
+
+@settings(max_examples=1500, deadline=None)
+@given(doc=workflow_documents)
+@example(doc=_reference_step({"input": "xs", "path": "a.²"}))
+@example(doc=_reference_step({"input": ""}))
+@example(doc=_reference_step({"result": ""}))
+@example(doc={"resources": {"": 1}})
+@example(doc=_map_step({"map": "json:dumps", "over": {"input": "xs"}, "item": {"a": 1}}))
+def test_declared_workflows_build_or_fail_with_config_error(doc: dict[str, Any]) -> None:
+    try:
+        config = config_from_mapping(doc)
+        ResourcePools(config.resources)
+        declared = build_workflows(config.workflows, Registry(), ["priority"])
+    except ConfigError as error:
+        assert_fails_well(error)
+        event("ConfigError while checking")
+        return
+    if declared.problems:
+        assert_fails_well(ConfigError(declared.problems))
+        event("ConfigError while building")
+    else:
+        event("built")
 
 
 # -- gaps in config_from_mapping that fuzzing found, pinned now that they are fixed -------

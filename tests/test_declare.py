@@ -156,3 +156,84 @@ def test_engine_overrides_and_disabling() -> None:
         (only,) = s.providers("c.x")
     assert only.name == "a" and only.priority("c.x") == 10
     assert only.target.max_concurrency == 2 and only.target.timeout == 1.5
+
+
+# -- strict types: each wrong value is one problem naming the key, the value and the fix ---
+
+
+def _problems_of(step: dict[str, Any], *engines: Engine) -> list[str]:
+    config = {"workflows": {"w": {"inputs": ["xs"], "steps": {"a": step}}}}
+    with pytest.raises(ConfigError) as info:
+        system(config, *engines).start()
+    return [str(p) for p in info.value.problems]
+
+
+UPPER = Engine(name="up", capabilities={"text.upper": 1}, handler=upper)
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "says"),
+    [
+        ({"timeout": float("nan")}, "timeout", "finite number of seconds > 0, not a number (nan)"),
+        ({"timeout": float("inf")}, "timeout", "finite number of seconds > 0, not a number (inf)"),
+        ({"with_provider": "false"}, "with_provider", "true or false, not a string ('false')"),
+        ({"route_retries": "x"}, "route_retries", "whole number >= 0, not a string ('x')"),
+        ({"route_retries": True}, "route_retries", "whole number >= 0, not a boolean (True)"),
+        ({"route_retries": 1.0}, "route_retries", "whole number >= 0, not a number (1.0)"),
+        ({"description": 3}, "description", "must be a string, not an integer (3)"),
+        ({"retry": {"attempts": 2, "backoff": float("nan")}}, "retry.backoff", "finite number"),
+    ],
+)
+def test_capability_step_keys_take_their_exact_type(
+    extra: dict[str, Any], key: str, says: str
+) -> None:
+    step = {"capability": "text.upper", "args": {"text": "x"}, **extra}
+    (line,) = _problems_of(step, UPPER)
+    assert f"workflows.w.steps.a.{key}: must be " in line and says in line, line
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "says"),
+    [
+        ({"keep_runs": "no"}, "keep_runs", "true or false, not a string ('no')"),
+        ({"concurrency": 0}, "concurrency", "whole number >= 1, not an integer (0)"),
+        ({"item": {"a": 1}}, "item", "the name of the input or keyword"),
+        ({"blocking": "yes"}, "blocking", 'true, false, "thread" or "process"'),
+    ],
+)
+def test_map_step_keys_take_their_exact_type(extra: dict[str, Any], key: str, says: str) -> None:
+    step = {"map": "json:dumps", "over": {"input": "xs"}, **extra}
+    (line,) = _problems_of(step)
+    assert f"workflows.w.steps.a.{key}: must be " in line and says in line, line
+
+
+@pytest.mark.parametrize(
+    ("ref", "key", "says"),
+    [
+        ({"input": ""}, "args.obj.input", "must be the name of an input, not a string ('')"),
+        ({"result": ""}, "args.obj.result", "must be the name of a step, not a string ('')"),
+        ({"input": 3}, "args.obj.input", "must be the name of an input, not an integer (3)"),
+        ({"input": "xs", "path": [True]}, "args.obj.path", "must be a list of keys and indexes"),
+    ],
+)
+def test_malformed_references_are_one_problem_each(
+    ref: dict[str, Any], key: str, says: str
+) -> None:
+    (line,) = _problems_of({"call": "json:dumps", "args": {"obj": ref}})
+    assert f"workflows.w.steps.a.{key}: {says}" in line, line
+
+
+def test_a_dotted_path_with_a_non_ascii_digit_is_a_key_not_an_index() -> None:
+    config = {"workflows": {"w": {"inputs": ["xs"], "steps": {
+        "a": {"call": "json:dumps", "args": {"obj": {"input": "xs", "path": "a.²"}}},
+    }}}}  # fmt: skip
+    with system(config) as built:
+        (step,) = built.workflow("w").steps
+        (ref,) = [r for _, r in step.references()]
+        assert ref.path == ("a", "²")
+
+
+def test_an_unknown_step_strategy_in_a_workflow_names_the_key() -> None:
+    step = {"capability": "text.upper", "args": {"text": "x"}, "strategy": "fastst"}
+    (line,) = _problems_of(step, UPPER)
+    assert "workflows.w.steps.a.strategy: no routing strategy is named 'fastst'" in line

@@ -224,7 +224,8 @@ def test_a_bad_root_is_one_line_naming_the_input(tmp_path: Path, root: str, mess
 def test_a_bad_root_is_a_usage_error(tmp_path: Path) -> None:
     result = review(tmp_path / "missing", tmp_path / "report")
     assert result.returncode == 2, result.stderr
-    (line,) = result.stderr.splitlines()
+    using, line = result.stderr.splitlines()
+    assert using.startswith("using configuration ") and using.endswith("hybrid.toml"), using
     assert line.startswith("error: ") and "'path'" in line, line
 
 

@@ -169,8 +169,13 @@ class UsageFailure(Exception):
     """A user error: printed as one line, exit code 2."""
 
 
+def config_path(opts: Options) -> Path | None:
+    """The configuration file the options name, or the one discovered, or None."""
+    return opts.config or find_config()
+
+
 def _config(opts: Options) -> Config:
-    path = opts.config or find_config()
+    path = config_path(opts)
     if path is not None:
         return load_config(path, profile=opts.profile)
     if opts.profile:
@@ -358,9 +363,8 @@ def doctor() -> None:
       hybrid doctor --config hybrid.toml
     """
     opts = _options()
-    config_path = opts.config or find_config()
     with _system(opts) as system:
-        report = _diagnose(system, config_path)
+        report = _diagnose(system, config_path(opts))
         open_problems = len(system.problems)
     closing = system.problems[open_problems:]  # shutdown hooks, engines, executors
     if closing:
@@ -373,7 +377,7 @@ def doctor() -> None:
     sys.exit(EXIT_OK if report["healthy"] else EXIT_FAILED)
 
 
-def _diagnose(system: Hybrid, config_path: Path | None) -> dict[str, Any]:
+def _diagnose(system: Hybrid, config_file: Path | None) -> dict[str, Any]:
     failed = [r.to_dict() for r in system.failures]
     from .._core.records import ProviderKind
 
@@ -394,7 +398,7 @@ def _diagnose(system: Hybrid, config_path: Path | None) -> dict[str, Any]:
             "platform": platform.platform(),
             "hybrid_core": hybrid_core.__version__,
             "executable": sys.executable,
-            "config": str(config_path) if config_path else None,
+            "config": str(config_file) if config_file else None,
         },
         "plugins": len(system.plugins),
         "providers": len(system.registry),

@@ -38,6 +38,7 @@ from .app import (
     _new_system,
     _options,
     _system,
+    config_path,
     global_options,
     handle_errors,
     warn_about_plugins,
@@ -272,21 +273,28 @@ def run(
     opts = _options()
     inputs = parse_inputs(pairs, input_file)
     sinks = [JsonlSink(str(trace_file))] if trace_file is not None else []
+    used = config_path(opts)
     system = _new_system(opts, sinks=sinks)
+    if not opts.quiet:
+        # Which file decided what this run calls, said before anything runs.
+        click.echo(_using(used), err=True)
     outcome = asyncio.run(_arun(system, workflow, inputs, opts.json, max_concurrency, timeout))
     if outcome.interrupts.signum is not None:
         _interrupted(outcome, json_output=opts.json)
     assert outcome.result is not None
     result = outcome.result
-    fault = _callers_fault(result)
+    fault = _callers_fault(result) or _configuration_fault(outcome)
     if fault is not None:
-        # A step refused what the command line gave it: a usage error, said once.
+        # A step refused what the command line gave it, or the configuration made every
+        # routed request fail: a usage or configuration error, said once.
         if opts.json:
-            _emit_json(run_to_dict(result))
+            _emit_json({**run_to_dict(result), "config": _shown(used)})
         warn_about_plugins(system, system.problems[outcome.open_problems :])
         click.echo(f"error: {fault}", err=True)
         sys.exit(EXIT_USAGE)
-    _report(result, outcome.fallbacks, json_output=opts.json, quiet=opts.quiet)
+    _report(result, outcome.fallbacks, used, json_output=opts.json, quiet=opts.quiet)
+    for problem in system.problems[: outcome.open_problems]:
+        click.echo(f"warning: configuration: {problem}", err=True)
     _note_fallbacks(outcome.fallbacks)
     _warn_sink_failures(system)
     warn_about_plugins(system, system.problems[outcome.open_problems :])
@@ -330,6 +338,8 @@ class _Outcome:
     executor: object = None  # the running system's, kept for after it has closed
     open_problems: int = 0  # how many system.problems there were before closing began
     fallbacks: Mapping[tuple[str, str, str], int] = attrs.field(factory=dict)
+    # (requests the router served, those refused on configuration, by message)
+    routed: tuple[int, Mapping[str, int]] = (0, {})
 
 
 async def _arun(
@@ -380,6 +390,8 @@ async def _arun(
                         grace = min(outcome.executor.close_grace, ABANDONED_GRACE)
                         outcome.executor.close_grace = grace
                     outcome.open_problems = len(system.problems)
+                    router = system.router
+                    outcome.routed = (router.requests, dict(router.misconfigured))
         except asyncio.CancelledError:
             if outcome.interrupts.signum is None:
                 raise
@@ -424,6 +436,30 @@ def _warn_sink_failures(system: Hybrid) -> None:
         click.echo(f"warning: telemetry sink {sink!r} failed and was skipped: {error}", err=True)
 
 
+def _using(path: Path | None) -> str:
+    if path is None:
+        return "no configuration file; using the defaults"
+    return f"using configuration {path.resolve()}"
+
+
+def _shown(path: Path | None) -> str | None:
+    return str(path.resolve()) if path is not None else None
+
+
+def _configuration_fault(outcome: _Outcome) -> str | None:
+    """One line naming the configuration problem, when every request the run routed
+    failed because of the configuration (an unknown strategy), whatever the steps made
+    of it (a compensated step still counts: its findings were not the engines')."""
+    requests, refused = outcome.routed
+    if not requests or sum(refused.values()) < requests:
+        return None
+    reasons = "; ".join(refused)
+    return (
+        f"configuration: every routed request ({requests}) failed: {reasons}; "
+        "fix the configuration ('hybrid validate' checks it)"
+    )
+
+
 def _callers_fault(result: RunResult) -> PayloadError | None:
     """The PayloadError behind a failed run, when the run's own inputs reached the step
     that raised it unchanged (so the fault is in what the command line gave)."""
@@ -452,12 +488,13 @@ def _fed_by_inputs(result: RunResult, step: str) -> bool:
 def _report(
     result: RunResult,
     fallbacks: Mapping[tuple[str, str, str], int],
+    used: Path | None,
     *,
     json_output: bool,
     quiet: bool,
 ) -> None:
     if json_output:
-        _emit_json(run_to_dict(result, fallbacks))
+        _emit_json({**run_to_dict(result, fallbacks), "config": _shown(used)})
     elif not quiet:
         click.echo(result.summary(error=False))  # the error is said once, below
         if result.ok and result.value is not None:

@@ -437,8 +437,9 @@ def _overlay(
         name = join_key(here)
         old = target.get(key)
         if isinstance(old, dict) and not isinstance(value, Mapping):
-            for stale in [k for k in origins if k.startswith(f"{name}.")]:
-                del origins[stale]
+            # Only the replaced table's own keys: scanning every origin here made a
+            # profile that replaces many tables quadratic.
+            _forget(origins, old, here)
         origins[name] = Origin(file, join_key((*prefix, *here)))
         if isinstance(value, Mapping):
             if not isinstance(old, dict):
@@ -446,6 +447,15 @@ def _overlay(
             _overlay(old, origins, value, here, file, prefix)
         else:
             target[key] = value
+
+
+def _forget(origins: dict[str, Origin], table: Mapping[str, Any], path: tuple[str, ...]) -> None:
+    """Drop the origins of everything under ``table``, which sits at ``path``."""
+    for key, value in table.items():
+        here = (*path, str(key))
+        origins.pop(join_key(here), None)
+        if isinstance(value, dict):
+            _forget(origins, value, here)
 
 
 def _leaves(

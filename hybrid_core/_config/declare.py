@@ -9,8 +9,9 @@ Every problem found, in every declared workflow, is reported at once as
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from .._bridge.steps import capability_step, engine_step, parallel_step
 from .._core.records import ProviderKind
@@ -20,8 +21,9 @@ from .._workflow import RetryPolicy, Step, Workflow, value
 from .._workflow.kinds import Branch, compose_step, map_step, switch_step
 from .._workflow.refs import input_ref, result_ref
 from ..exceptions import ConfigProblem, WorkflowDefinitionError
+from .compose import join_key
 
-__all__ = ["Declared", "build_workflows"]
+__all__ = ["Declared", "Declaration", "build_workflows"]
 
 KINDS = ("call", "engine", "capability", "parallel", "workflow", "map", "switch")
 COMMON = ("args", "wait_for", "retry", "timeout", "where", "compensate", "undo", "description")
@@ -67,12 +69,24 @@ class _Builder:
         self.source = source
         self.origin = origin
         self.problems: list[ConfigProblem] = []
+        self.names: list[ConfigProblem] = []  # the problems a plugin's name would solve
         self.built: dict[str, Declared] = {}
         self._building: list[str] = []
+        self._keys_seen: list[str] = []
+        self._keys: set[str] = set()
+        self._hints_left = 50
 
     def problem(self, key: str, message: str) -> None:
         file = self.origin(key) if self.origin else self.source
         self.problems.append(ConfigProblem(file, key, message))
+
+    def _problem_keys(self) -> set[str]:
+        # Kept up to date incrementally: a set rebuilt per lookup would make many
+        # problems quadratic.
+        for problem in self.problems[len(self._keys_seen) :]:
+            self._keys_seen.append(problem.key)
+            self._keys.add(problem.key)
+        return self._keys
 
     # -- workflows ------------------------------------------------------------------------
 
@@ -108,14 +122,13 @@ class _Builder:
         self._unknown(table, key, WORKFLOW_KEYS)
         inputs, defaults = self._inputs(table.get("inputs", []), f"{key}.inputs")
         caps = table.get("capabilities", {})
-        if not isinstance(caps, Mapping) or not all(
-            isinstance(v, int) and not isinstance(v, bool) for v in caps.values()
-        ):
-            self.problem(f"{key}.capabilities", "must be a table of capability = priority")
+        if not isinstance(caps, Mapping) or not all(_is_count(v, 0) for v in caps.values()):
+            why = "must be a table of capability = priority (a whole number >= 0)"
+            self.problem(f"{key}.capabilities", why)
             caps = {}
+        description = self.text(table, "description", key)
         try:
-            wf = Workflow(name, inputs, description=str(table.get("description", "")),
-                          capabilities=caps)  # fmt: skip
+            wf = Workflow(name, inputs, description=description, capabilities=caps)
         except (TypeError, ValueError) as exc:
             self.problem(key, str(exc))
             return None
@@ -132,7 +145,7 @@ class _Builder:
         return Declared(wf, defaults)
 
     def _inputs(self, spec: Any, key: str) -> tuple[list[str], dict[str, Any]]:
-        if isinstance(spec, list) and all(isinstance(i, str) for i in spec):
+        if isinstance(spec, list) and all(isinstance(i, str) and i for i in spec):
             return list(spec), {}
         if not isinstance(spec, Mapping):
             self.problem(key, "must be a list of names, or a table of name = { default = ... }")
@@ -140,10 +153,10 @@ class _Builder:
         defaults = {}
         for name, options in spec.items():
             if not isinstance(options, Mapping):
-                self.problem(f"{key}.{name}", "must be a table: {} when required, or "
+                self.problem(f"{key}.{_quote(str(name))}", "must be a table: {} when required, or "
                              "{ default = ..., description = \"...\" }")  # fmt: skip
                 continue
-            self._unknown(options, f"{key}.{name}", ("default", "description"))
+            self._unknown(options, f"{key}.{_quote(str(name))}", ("default", "description"))
             if "default" in options:
                 defaults[name] = options["default"]
         return list(spec), defaults
@@ -188,7 +201,9 @@ class _Builder:
         if not isinstance(args, Mapping):
             self.problem(f"{key}.args", f"must be a table of name = value, not {_kind(args)}")
             args = {}
-        arguments = {str(k): self.argument(v, f"{key}.args.{k}") for k, v in args.items()}
+        arguments = {
+            str(k): self.argument(v, f"{key}.args.{_quote(str(k))}") for k, v in args.items()
+        }
         try:
             return getattr(self, f"_{kind}")(name, spec, key, arguments, options)  # type: ignore[no-any-return]
         except (TypeError, ValueError) as exc:
@@ -209,15 +224,16 @@ class _Builder:
             options["retry"] = self._retry(spec["retry"], f"{key}.retry")
         if "timeout" in spec:
             t = spec["timeout"]
-            if isinstance(t, bool) or not isinstance(t, (int, float)) or t <= 0:
-                self.problem(f"{key}.timeout", f"must be a number of seconds > 0, not {_kind(t)}")
+            if not _is_number(t) or t <= 0:
+                why = "a finite number of seconds > 0"
+                self.problem(f"{key}.timeout", f"must be {why}, not {_kind(t)}")
             else:
                 options["timeout"] = float(t)
         for hook in ("where", "compensate", "undo"):
             if hook in spec:
                 options[hook] = self.callable(spec[hook], f"{key}.{hook}")
         if "description" in spec:
-            options["description"] = str(spec["description"])
+            options["description"] = self.text(spec, "description", key)
         return {k: v for k, v in options.items() if v is not None}
 
     def _retry(self, spec: Any, key: str) -> RetryPolicy | None:
@@ -227,6 +243,15 @@ class _Builder:
             self.problem(key, "must be a number of attempts or a table { attempts, backoff, ... }")
             return None
         self._unknown(spec, key, tuple(RETRY_KEYS))
+        if "attempts" in spec and not _is_count(spec["attempts"], 1):
+            given = _kind(spec["attempts"])
+            self.problem(f"{key}.attempts", f"must be a whole number >= 1, not {given}")
+            return None
+        for name in ("backoff", "factor", "max_backoff", "jitter"):
+            if name in spec and not _is_number(spec[name]):
+                given = _kind(spec[name])
+                self.problem(f"{key}.{name}", f"must be a finite number, not {given}")
+                return None
         try:
             return RetryPolicy(**{RETRY_KEYS[k]: v for k, v in spec.items() if k in RETRY_KEYS})
         except (TypeError, ValueError) as exc:
@@ -239,7 +264,7 @@ class _Builder:
         if fn is None:
             return None
         if "blocking" in spec:
-            options["blocking"] = spec["blocking"]
+            options["blocking"] = self.blocking(spec["blocking"], f"{key}.blocking")
         return Step(name, fn, arguments=arguments, **options)
 
     def _engine(self, name: str, spec: Mapping[str, Any], key: str, arguments: dict[str, Any],
@@ -247,7 +272,7 @@ class _Builder:
         target = spec["engine"]
         if not isinstance(target, str) or target not in self.registry:
             hint = self._hint(str(target), [p.name for p in self.registry.all()])
-            self.problem(f"{key}.engine", f"no engine or provider is named {target!r}{hint}")
+            self.unresolved(f"{key}.engine", f"no engine or provider is named {target!r}{hint}")
             return None
         return engine_step(name, target, arguments=arguments, **options)
 
@@ -255,23 +280,28 @@ class _Builder:
                     arguments: dict[str, Any], options: dict[str, Any]) -> Step | None:  # fmt: skip
         cap = self._capability_name(spec["capability"], f"{key}.capability")
         strategy = spec.get("strategy")
-        if strategy is not None and strategy not in self.strategies:
+        if strategy is not None and not isinstance(strategy, str):
+            self.problem(f"{key}.strategy", f"must be a strategy name, not {_kind(strategy)}")
+            strategy = None
+        elif strategy is not None and strategy not in self.strategies:
             hint = self._hint(str(strategy), self.strategies)
-            self.problem(f"{key}.strategy", f"no routing strategy is named {strategy!r}{hint}")
+            self.unresolved(f"{key}.strategy", f"no routing strategy is named {strategy!r}{hint}")
         fallbacks = self._names(spec.get("fallbacks", []), f"{key}.fallbacks")
         for i, fb in enumerate(fallbacks):
             if fb not in self.registry and not self.registry.providers(fb):
-                self.problem(f"{key}.fallbacks[{i}]",
+                self.unresolved(f"{key}.fallbacks[{i}]",
                              f"{fb!r} is neither a provider nor a provided capability")  # fmt: skip
         providers = None
         if "providers" in spec:
             providers = self._names(spec["providers"], f"{key}.providers")
+        route_retries = self.whole(spec, "route_retries", key, 0)
+        with_provider = self.flag(spec, "with_provider", key, False)
         if cap is None:
             return None
         return capability_step(
             name, cap, strategy=strategy, fallbacks=fallbacks, providers=providers,
-            route_retries=spec.get("route_retries"), arguments=arguments,
-            with_provider=bool(spec.get("with_provider", False)), **options,
+            route_retries=route_retries, arguments=arguments, with_provider=with_provider,
+            **options,
         )  # fmt: skip
 
     def _parallel(self, name: str, spec: Mapping[str, Any], key: str,
@@ -282,8 +312,14 @@ class _Builder:
         providers = (
             self._names(spec["providers"], f"{key}.providers") if "providers" in spec else None
         )
-        return parallel_step(name, cap, providers=providers, aggregate=spec.get("aggregate", "all"),
-                             quorum=spec.get("quorum"), arguments=arguments, **options)  # fmt: skip
+        aggregate = spec.get("aggregate", "all")
+        if not isinstance(aggregate, str):
+            known = "all, first, quorum, consensus"
+            self.problem(f"{key}.aggregate", f"must be one of {known}, not {_kind(aggregate)}")
+            return None
+        quorum = self.whole(spec, "quorum", key, 1)
+        return parallel_step(name, cap, providers=providers, aggregate=aggregate,
+                             quorum=quorum, arguments=arguments, **options)  # fmt: skip
 
     def _workflow(self, name: str, spec: Mapping[str, Any], key: str,
                   arguments: dict[str, Any], options: dict[str, Any]) -> Step | None:  # fmt: skip
@@ -305,13 +341,19 @@ class _Builder:
         if "over" not in spec:
             self.problem(key, "a map step needs over = <a reference to a collection>")
             return None
+        item = spec.get("item")
+        if item is not None and not (isinstance(item, str) and item.isidentifier()):
+            why = "the name of the input or keyword that gets each element"
+            self.problem(f"{key}.item", f'must be {why}, e.g. "file", not {_kind(item)}')
+            return None
+        concurrency = self.whole(spec, "concurrency", key, 1)
+        keep_runs = self.flag(spec, "keep_runs", key, True)
+        if "blocking" in spec:
+            options["blocking"] = self.blocking(spec["blocking"], f"{key}.blocking")
         if not target:
             return None
-        if "blocking" in spec:
-            options["blocking"] = spec["blocking"]
         return map_step(name, over=self.argument(spec["over"], f"{key}.over"),
-                        item=spec.get("item"), concurrency=spec.get("concurrency"),
-                        keep_runs=bool(spec.get("keep_runs", True)),
+                        item=item, concurrency=concurrency, keep_runs=keep_runs,
                         arguments=arguments, **target, **options)  # fmt: skip
 
     def _switch(self, name: str, spec: Mapping[str, Any], key: str, arguments: dict[str, Any],
@@ -320,7 +362,9 @@ class _Builder:
         if not isinstance(branches_spec, Mapping) or not branches_spec or "on" not in spec:
             self.problem(key, "a switch step needs on = <reference> and a branches table")
             return None
-        branches = {k: self._branch(v, f"{key}.branches.{k}") for k, v in branches_spec.items()}
+        branches = {
+            k: self._branch(v, f"{key}.branches.{_quote(str(k))}") for k, v in branches_spec.items()
+        }
         default = self._branch(spec["default"], f"{key}.default") if "default" in spec else None
         if any(b is None for b in branches.values()) or ("default" in spec and default is None):
             return None
@@ -342,7 +386,7 @@ class _Builder:
         if isinstance(spec, Mapping):
             if _is_ref(spec):
                 return self._reference(spec, key)
-            return {k: self.argument(v, f"{key}.{k}") for k, v in spec.items()}
+            return {k: self.argument(v, f"{key}.{_quote(str(k))}") for k, v in spec.items()}
         if isinstance(spec, list):
             return [self.argument(v, f"{key}[{i}]") for i, v in enumerate(spec)]
         return spec
@@ -352,13 +396,19 @@ class _Builder:
             return value(spec["value"])
         path = spec.get("path", [])
         if isinstance(path, str):
-            path = [int(p) if p.isdigit() else p for p in path.split(".")]
-        if not isinstance(path, list):
-            self.problem(f"{key}.path", 'must be a list of keys and indexes, e.g. ["files", 0]')
+            # Only ASCII digits are an index: "²".isdigit() is true, yet int("²") fails.
+            path = [int(p) if p.isascii() and p.isdigit() else p for p in path.split(".")]
+        if not isinstance(path, list) or not all(_is_path_part(p) for p in path):
+            self.problem(f"{key}.path", 'must be a list of keys and indexes, e.g. ["files", 0], '
+                         f'or a dotted string such as "files.0", not {_kind(path)}')  # fmt: skip
             path = []
-        if "input" in spec:
-            return input_ref(str(spec["input"]), *path)
-        return result_ref(str(spec["result"]), *path)
+        kind = "input" if "input" in spec else "result"
+        target = spec[kind]
+        if not isinstance(target, str) or not target:
+            what = "an input" if kind == "input" else "a step"
+            self.problem(f"{key}.{kind}", f"must be the name of {what}, not {_kind(target)}")
+            return None
+        return input_ref(target, *path) if kind == "input" else result_ref(target, *path)
 
     def callable(self, spec: Any, key: str) -> Callable[..., Any] | None:
         """The function ``module:attribute`` names, or None after recording why not."""
@@ -389,7 +439,7 @@ class _Builder:
             return None
         if not self.registry.providers(cap):
             hint = self._hint(cap, self.registry.capabilities())
-            self.problem(key, f"no provider serves capability {cap!r}{hint}")
+            self.unresolved(key, f"no provider serves capability {cap!r}{hint}")
             return None
         return cap
 
@@ -398,9 +448,9 @@ class _Builder:
             self.problem(key, f"must be a workflow name, not {_kind(name)}")
             return None
         found = self.workflow(name)
-        if found is None and not any(p.key == f"workflows.{name}" for p in self.problems):
+        if found is None and f"workflows.{name}" not in self._problem_keys():
             known = [*self.tables, *(p.name for p in self.registry.of_kind(ProviderKind.WORKFLOW))]
-            self.problem(key, f"no workflow is named {name!r}{self._hint(name, known)}")
+            self.unresolved(key, f"no workflow is named {name!r}{self._hint(name, known)}")
         return found
 
     def _names(self, spec: Any, key: str) -> list[str]:
@@ -409,13 +459,52 @@ class _Builder:
         self.problem(key, f"must be a list of names, not {_kind(spec)}")
         return []
 
+    def flag(self, spec: Mapping[str, Any], name: str, key: str, default: bool) -> bool:
+        """``spec[name]`` as a TOML boolean (a string such as "false" is refused)."""
+        found = spec.get(name, default)
+        if isinstance(found, bool):
+            return found
+        self.problem(f"{key}.{name}", f"must be true or false, not {_kind(found)}")
+        return default
+
+    def whole(self, spec: Mapping[str, Any], name: str, key: str, least: int) -> int | None:
+        """``spec[name]`` as an int >= ``least`` (not a bool, not a float), or None."""
+        found = spec.get(name)
+        if found is None or _is_count(found, least):
+            return found
+        self.problem(f"{key}.{name}", f"must be a whole number >= {least}, not {_kind(found)}")
+        return None
+
+    def text(self, spec: Mapping[str, Any], name: str, key: str) -> str:
+        found = spec.get(name, "")
+        if isinstance(found, str):
+            return found
+        self.problem(f"{key}.{name}", f"must be a string, not {_kind(found)}")
+        return ""
+
+    def blocking(self, found: Any, key: str) -> bool | str:
+        if isinstance(found, bool) or found in ("thread", "process"):
+            return found  # type: ignore[no-any-return]
+        self.problem(key, f'must be true, false, "thread" or "process", not {_kind(found)}')
+        return False
+
+    def unresolved(self, key: str, message: str) -> None:
+        """A problem about a name that a plugin could have provided."""
+        self.problem(key, message)
+        self.names.append(self.problems[-1])
+
     def _unknown(self, table: Mapping[str, Any], key: str, known: Sequence[str]) -> None:
         for name in table:
             if name not in known:
-                self.problem(f"{key}.{name}", f"unknown key{self._hint(str(name), known)}")
+                where = f"{key}.{_quote(str(name))}"
+                self.problem(where, f"unknown key{self._hint(str(name), known)}")
 
-    @staticmethod
-    def _hint(name: str, known: Sequence[str]) -> str:
+    def _hint(self, name: str, known: Sequence[str]) -> str:
+        # Each did-you-mean compares with every known name: only the first few problems
+        # get one, so that thousands of unknown names stay linear.
+        if self._hints_left <= 0:
+            return ""
+        self._hints_left -= 1
         close = close_matches(name, known)
         return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -426,11 +515,49 @@ def _is_ref(spec: Mapping[str, Any]) -> bool:
 
 
 def _quote(key: str) -> str:
-    return key if key.replace("_", "a").replace("-", "a").isalnum() else f'"{key}"'
+    """``key`` as one segment of a key path, quoted as TOML would need."""
+    return join_key([key])
+
+
+_KINDS = ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"))
 
 
 def _kind(value: object) -> str:
-    return type(value).__name__ if not isinstance(value, (str, int, float)) else repr(value)
+    """What ``value`` is, for a message: ``a string ('false')``, ``a table``."""
+    for kind, name in _KINDS:
+        if isinstance(value, kind):
+            text = repr(value)
+            return f"{name} ({text if len(text) <= 60 else text[:57] + '...'})"
+    if isinstance(value, Mapping):
+        return "a table"
+    return "a list" if isinstance(value, (list, tuple)) else type(value).__name__
+
+
+def _is_count(value: object, least: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def _is_number(value: object) -> bool:
+    """A finite int or float, not a bool (NaN and the infinities are not numbers here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def _is_path_part(value: object) -> bool:
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+class Declaration(NamedTuple):
+    """What :func:`build_workflows` built, every problem, and which of them are names
+    (of engines, capabilities, strategies, workflows) that a plugin could have provided."""
+
+    built: dict[str, Declared]
+    problems: list[ConfigProblem]
+    names: list[ConfigProblem]
 
 
 def build_workflows(
@@ -440,9 +567,9 @@ def build_workflows(
     *,
     source: str = "<config>",
     origin: Callable[[str], str] | None = None,
-) -> tuple[dict[str, Declared], list[ConfigProblem]]:
+) -> Declaration:
     """Build every ``[workflows.NAME]`` table; return what was built and every problem."""
     builder = _Builder(tables, registry, strategies, source, origin)
     for name in tables:
         builder.workflow(str(name))
-    return builder.built, builder.problems
+    return Declaration(builder.built, builder.problems, builder.names)

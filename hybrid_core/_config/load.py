@@ -261,9 +261,12 @@ def _routing(check: _Checker, data: Mapping[str, Any]) -> RoutingPolicy:
         else:
             check.problem("routing.strategy", f"must be a strategy name, not {_kind(strategy)}")
     per_cap = check.table(data, "capabilities") if "capabilities" in data else _EMPTY
-    bad = [k for k, v in per_cap.items() if not isinstance(v, str)]
+    bad = [k for k, v in per_cap.items() if not isinstance(v, str) or not v or not k]
     for key in bad:
-        check.problem(_key("routing.capabilities", key), "must be a strategy name")
+        given = per_cap[key]
+        what = "a capability name" if not key else "a strategy name"
+        check.problem(_key("routing.capabilities", key), f"must map {what} to a strategy "
+                      f'name, e.g. "python.lint" = "round_robin", not {_kind(given)}')  # fmt: skip
     options["capability_strategies"] = {k: v for k, v in per_cap.items() if k not in bad}
     for key in _ROUTING_COUNTS:
         value = data.get(key)
@@ -292,6 +295,9 @@ def _resources(
 ) -> Mapping[str, float]:
     out: dict[str, float] = {}
     for name, size in data.items():
+        if not name:
+            check.problem(_key(prefix, name), "a resource pool needs a name, e.g. cpu = 2")
+            continue
         number = _finite(size)
         if number is None or not number > 0:
             check.problem(_key(prefix, name), f"must be a finite number > 0, not {_kind(size)}")
@@ -371,10 +377,19 @@ def config_from_composed(composed: Composed) -> Config:
     return attrs.evolve(config, composed=composed)
 
 
-def find_config(start: str | os.PathLike[str] | None = None) -> Path | None:
-    """The nearest ``hybrid.toml``, or ``pyproject.toml`` with ``[tool.hybrid]``, upward."""
+def find_config(
+    start: str | os.PathLike[str] | None = None, *, home: str | os.PathLike[str] | None = None
+) -> Path | None:
+    """The nearest ``hybrid.toml``, or ``pyproject.toml`` with ``[tool.hybrid]``, upward.
+
+    The search stops at the repository root (the first folder holding ``.git``) or at
+    the home folder (``home``, default ``Path.home()``), whichever comes first: a
+    configuration names the Python functions a run calls, so one in a folder above the
+    project, which nobody named, is not obeyed. When neither is above ``start``, only
+    ``start`` itself is searched.
+    """
     here = Path(start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
+    for folder in search_folders(here, home=home):
         candidate = folder / "hybrid.toml"
         if candidate.is_file():
             return candidate
@@ -382,6 +397,20 @@ def find_config(start: str | os.PathLike[str] | None = None) -> Path | None:
         if pyproject.is_file() and _has_tool_hybrid(pyproject):
             return pyproject
     return None
+
+
+def search_folders(here: Path, *, home: str | os.PathLike[str] | None = None) -> list[Path]:
+    """The folders :func:`find_config` looks in, nearest first."""
+    try:
+        top = Path(home).resolve() if home is not None else Path.home().resolve()
+    except (RuntimeError, KeyError):  # no home folder can be determined
+        top = None
+    folders = []
+    for folder in (here, *here.parents):
+        folders.append(folder)
+        if folder == top or (folder / ".git").exists():
+            return folders
+    return [here]
 
 
 def _has_tool_hybrid(path: Path) -> bool:

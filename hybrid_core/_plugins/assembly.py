@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from .._bridge.steps import WorkflowProvider
+from .._config.compose import join_key
 from .._config.declare import build_workflows
 from .._config.load import Config
 from .._core.log import logger
@@ -30,7 +31,30 @@ from ..exceptions import ConfigError, ConfigProblem, PluginError, PluginValidati
 from .builtin import BUILTIN_SINKS, BuiltinPlugin
 from .manager import PluginManager, PluginRecord, Selection, scan_entry_points
 
-__all__ = ["Assembly", "workflow_entry"]
+__all__ = ["Assembly", "Unresolved", "workflow_entry"]
+
+
+@attrs.frozen
+class Unresolved:
+    """A name the configuration uses (a sink, executor, strategy, engine, capability or
+    workflow) that nothing loaded provides.
+
+    ``suspects`` are the plugins that failed and may have provided it: then the file may
+    be right and the environment wrong. With none, the name is the file's mistake.
+    """
+
+    problem: ConfigProblem
+    suspects: tuple[str, ...] = ()
+
+
+def _suspected(message: str, suspects: tuple[str, ...]) -> str:
+    if not suspects:
+        return message
+    names = ", ".join(map(repr, suspects))
+    which = f"plugin {names}, which failed to load," if len(suspects) == 1 else (
+        f"plugins {names}, which failed to load,"
+    )  # fmt: skip
+    return f"{message}; {which} may have provided it"
 
 
 @attrs.define
@@ -100,6 +124,8 @@ class Assembly:
     _started_engines: list[Engine]
     _noted: set[str]  # failed plugins already noted in the registry
     _defaults: dict[int, Mapping[str, Any]]
+    unresolved: list[Unresolved]
+    _fatal: list[ConfigProblem]  # raised together once every name has been checked
 
     @property
     def plugins(self) -> list[PluginRecord]:
@@ -201,28 +227,61 @@ class Assembly:
         return attrs.evolve(engine, **changes) if changes else engine
 
     def _declare_workflows(self) -> None:
-        """Build ``[workflows.*]`` and check ``[engines.*]`` names; any problem is fatal."""
-        problems = []
+        """Build ``[workflows.*]`` and check ``[engines.*]`` names; problems are fatal."""
         engine_names = {e.name for e in self._all_plugin_engines()}
         for name in self.config.engines:
             if name not in engine_names:
                 close = close_matches(name, sorted(engine_names))
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
-                problems.append(ConfigProblem(
-                    self.config.source or "<config>", f"engines.{name}",
-                    f"no installed plugin provides an engine named {name!r}{hint}",
-                ))  # fmt: skip
-        built, found = build_workflows(
+                message = f"no installed plugin provides an engine named {name!r}{hint}"
+                self._fatal.append(self._name_problem(_engine_key(name), message).problem)
+        declared = build_workflows(
             self.config.workflows, self.registry, list(self.strategies),
             source=self.config.source or "<config>",
         )  # fmt: skip
-        problems += found
-        if problems:
-            raise ConfigError(problems)
+        names = set(declared.names)
+        for found in declared.problems:
+            if found in names:
+                self._fatal.append(self._name_problem(found.key, found.message).problem)
+            else:
+                self._fatal.append(self._relocated(found))
+        if declared.problems:
+            return
+        built = declared.built
         entries = [(ProviderKind.WORKFLOW, n, d.workflow.capabilities, d.workflow)
                    for n, d in built.items()]  # fmt: skip
         self.registry.register_many(entries, origin="config")
         self._defaults = {id(d.workflow): d.defaults for d in built.values()}
+
+    def _check_routed_capabilities(self) -> None:
+        """``[routing.capabilities]`` names capabilities; each must be served by someone."""
+        policy = self.config.routing
+        for capability in policy.capability_strategies:
+            if self.registry.providers(capability):
+                continue
+            close = self.registry.suggest(capability, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            key = join_key(("routing", "capabilities", capability))
+            found = self._name_problem(key, f"no provider serves capability {capability!r}{hint}")
+            self.problems.append(str(found.problem))
+
+    def _name_problem(self, key: str, message: str) -> Unresolved:
+        """Record that ``key`` names something nothing loaded provides."""
+        suspects = tuple(r.name for r in self.failures)
+        problem = ConfigProblem(
+            self.config.source or "<config>", key, _suspected(message, suspects)
+        )
+        found = Unresolved(self._relocated(problem), suspects)
+        self.unresolved.append(found)
+        return found
+
+    def _relocated(self, problem: ConfigProblem) -> ConfigProblem:
+        composed = self.config.composed
+        return composed.relocate([problem])[0] if composed is not None else problem
+
+    def _raise_config_problems(self) -> None:
+        if self._fatal:
+            raise ConfigError(self._fatal)
 
     def _all_plugin_engines(self) -> list[Engine]:
         """Every engine the loaded plugins offer, disabled ones included."""
@@ -281,33 +340,49 @@ class Assembly:
                 names.add(sink.name)
         for sink in self._extra_sinks:
             self.telemetry.attach(sink)
-        unknown = []
-        for index, wanted in enumerate(self.config.telemetry.get("sinks", ())):
-            if wanted in names:
+        wanted = list(self.config.telemetry.get("sinks", ()))
+        for index, name in enumerate(wanted):
+            if name in names:
                 continue
-            close = close_matches(wanted, sorted({*names, *BUILTIN_SINKS}))
+            close = close_matches(name, sorted({*names, *BUILTIN_SINKS}))
             hint = (
                 f"did you mean {close[0]!r}?"
                 if close
                 else (f"built-in sinks: {', '.join(BUILTIN_SINKS)}")
             )
-            message = f"no plugin provides a sink named {wanted!r} ({hint})"
-            if self.failures:
+            message = f"no plugin provides a sink named {name!r} ({hint})"
+            found = self._name_problem(f"telemetry.sinks[{index}]", message)
+            if found.suspects:
                 # It may be the failed plugin's: reported, not fatal (--strict makes it so).
                 self.problems.append(f"telemetry.sinks: {message}")
             else:
-                where = self.config.source or "<config>"
-                unknown.append(ConfigProblem(where, f"telemetry.sinks[{index}]", message))
-        if unknown:
-            raise ConfigError(unknown)
+                self._fatal.append(found.problem)
+        self._check_sink_tables({*names, *BUILTIN_SINKS, *wanted})
+
+    def _check_sink_tables(self, known: set[str]) -> None:
+        """A ``[telemetry.NAME]`` table for no sink at all is a misspelling, or dead."""
+        for key, value in self.config.telemetry.items():
+            if key == "sinks" or not isinstance(value, Mapping) or key in known:
+                continue
+            close = close_matches(str(key), sorted(known))
+            hint = f"did you mean {close[0]!r}?" if close else "list it in telemetry.sinks"
+            message = (
+                f"settings for a sink named {key!r}, which no loaded plugin provides and "
+                f"telemetry.sinks does not list ({hint})"
+            )
+            found = self._name_problem(join_key(("telemetry", str(key))), message)
+            self.problems.append(str(found.problem))
 
     def _check_executor(self) -> None:
         name = self.config.executor.name
         if name not in self.executors:
-            self.problems.append(
-                f"executor.name: no plugin provides an executor named {name!r} "
-                f"(available: {', '.join(sorted(self.executors))}); using 'local'"
+            message = (
+                f"no plugin provides an executor named {name!r}"
+                f"{_closest(name, self.executors)} (available: "
+                f"{', '.join(sorted(self.executors))})"
             )
+            self._name_problem("executor.name", message)
+            self.problems.append(f"executor.name: {message}; using 'local'")
 
     async def _start_engines(self) -> None:
         for provider in self.registry.of_kind(ProviderKind.ENGINE):
@@ -396,6 +471,15 @@ async def _maybe_await(value: Any) -> Any:
     if inspect.isawaitable(value):
         return await value
     return value
+
+
+def _closest(name: str, known: Iterable[str]) -> str:
+    close = close_matches(name, sorted(known))
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _engine_key(name: str) -> str:
+    return join_key(("engines", name))
 
 
 def _plugin_name(plugin: object, index: int) -> str:

@@ -99,6 +99,11 @@ class Router(Caller):
         # (capability, provider that served, why not the preferred one) -> requests, since
         # the system started; the keys name exception types, never messages, so they stay few.
         self.fallbacks: Counter[tuple[str, str, str]] = Counter()
+        # Requests routed since the system started, and those refused for a reason that
+        # is the configuration's (an unknown strategy), by message: when every request
+        # was refused so, the run's result says nothing about the engines.
+        self.requests = 0
+        self.misconfigured: Counter[str] = Counter()
 
     # -- deciding -------------------------------------------------------------------------
 
@@ -232,7 +237,12 @@ class Router(Caller):
         """Like :meth:`aexecute`, returning a :class:`Served`: the value, the provider that
         served it and, when that was not the preferred one, why."""
         ctx = context or ExecutionContext.root(name=capability)
-        chosen = self.strategy(strategy, capability)
+        self.requests += 1
+        try:
+            chosen = self.strategy(strategy, capability)
+        except UnknownStrategyError as exc:
+            self.misconfigured[str(exc)] += 1
+            raise
         attempts: list[tuple[str, BaseException]] = []
         try:
             return await self._attempts(

@@ -140,6 +140,11 @@ class Scheduler:
         return ready if ready is not None else _NONE
 
 
+# A did-you-mean compares one name with every known one; with thousands of steps and
+# thousands of unknown names that is quadratic, so only the first few problems get one.
+SUGGESTIONS_PER_WORKFLOW = 20
+
+
 def _suggest(name: str, known: Iterable[str]) -> list[str]:
     return difflib.get_close_matches(name, list(dict.fromkeys(known)), n=3, cutoff=0.6)
 
@@ -157,6 +162,14 @@ class _Checker:
         self.problems: list[DefinitionProblem] = []
         self.plan = Plan(workflow.name, tuple(workflow.inputs), workflow.steps)
         self.deps: list[dict[int, None]] = [{} for _ in workflow.steps]
+        self._suggestions_left = SUGGESTIONS_PER_WORKFLOW
+
+    def suggest(self, name: str, known: Iterable[str]) -> list[str]:
+        """Close matches for ``name``, for the first few unknown names only."""
+        if self._suggestions_left <= 0:
+            return []
+        self._suggestions_left -= 1
+        return _suggest(name, known)
 
     def add(self, kind: str, message: str, **extra: Any) -> None:
         self.problems.append(DefinitionProblem(kind, message, **extra))
@@ -187,7 +200,7 @@ class _Checker:
             if isinstance(ref, ResultRef):
                 j = plan.index.get(ref.step)
                 if j is None:
-                    close = _suggest(ref.step, plan.names)
+                    close = self.suggest(ref.step, plan.names)
                     self.add(
                         "unknown_step",
                         f"step {step.name!r}: argument {arg!r} refers to unknown step "
@@ -199,7 +212,7 @@ class _Checker:
                 self.deps[i][j] = None
                 data.setdefault(j, []).append(arg)
             elif ref.name not in plan.inputs:
-                close = _suggest(ref.name, plan.inputs)
+                close = self.suggest(ref.name, plan.inputs)
                 self.add(
                     "unknown_input",
                     f"step {step.name!r}: argument {arg!r} refers to unknown input "
@@ -221,7 +234,7 @@ class _Checker:
         for name in step.wait_for:
             j = self.plan.index.get(name)
             if j is None:
-                close = _suggest(name, self.plan.names)
+                close = self.suggest(name, self.plan.names)
                 self.add(
                     "unknown_step",
                     f"step {step.name!r}: wait_for names unknown step {name!r}{_hint(close)}",
@@ -263,7 +276,7 @@ class _Checker:
         for ref in iter_refs(spec):
             if isinstance(ref, InputRef):
                 if ref.name not in self.plan.inputs:
-                    close = _suggest(ref.name, self.plan.inputs)
+                    close = self.suggest(ref.name, self.plan.inputs)
                     self.add(
                         "unknown_return",
                         f"the return refers to unknown input {ref.name!r}{_hint(close)}",
@@ -272,7 +285,7 @@ class _Checker:
             elif ref.step in self.plan.index:
                 steps[self.plan.index[ref.step]] = None
             else:
-                close = _suggest(ref.step, self.plan.names)
+                close = self.suggest(ref.step, self.plan.names)
                 self.add(
                     "unknown_return",
                     f"the return names unknown step {ref.step!r}{_hint(close)}",
