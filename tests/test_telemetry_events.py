@@ -131,6 +131,7 @@ async def test_what_a_real_run_emits_matches_the_list() -> None:
     wf.add(hc.capability_step("loud", "text.upper", payload=hc.input("text")))
     wf.add(hc.capability_step("retried", "text.flaky", payload=hc.result("loud")))
     wf.compose("nested", sub, x=hc.result("loud"))
+    wf.map("mapped", sub, over=[1, 2], item="x")
     wf.step("never", lambda t: t, t=hc.input("text"), where=lambda t: False)
     wf.step("undoable", lambda t: t, t=hc.result("nested"), undo=lambda r: None)
     wf.step(

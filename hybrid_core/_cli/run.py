@@ -11,6 +11,7 @@ import importlib
 import importlib.util
 import json
 import os
+import shutil
 import sys
 import threading
 import time
@@ -134,58 +135,128 @@ def _read_input_file(path: Path) -> Mapping[str, Any]:
 
 
 class Progress:
-    """A live one-line progress display on a terminal: done/total, running, failed.
+    """A live one-line progress display on a terminal: steps done/total, what runs, and
+    for a map step its elements done/total with a rate and an estimate of the time left.
 
-    It is a telemetry sink: it follows the top-level run's step events, and erases its
-    line when the run stops, so only the summary remains.
+    It is a telemetry sink: it follows the top-level run's step events (and the element
+    runs nested under a map step), and a timer redraws the line every ``interval``
+    seconds, so it moves even while no event arrives. It erases its line when the run
+    stops, so only the summary remains.
     """
 
     name = "progress"
 
-    def __init__(self, stream: Any = None) -> None:
+    def __init__(self, stream: Any = None, *, interval: float = 0.2) -> None:
         self.stream = stream or sys.stderr
+        self.interval = interval
         self.total = 0
         self.done = 0
         self.running: dict[str, None] = {}
         self.failed: list[str] = []
+        # map step -> [elements, done, failed, started (monotonic)]
+        self.maps: dict[str, list[float]] = {}
         self._span: str | None = None
-        self._drawn = 0.0
+        self._span_steps: dict[str, str] = {}  # a top-level step's span -> its name
+        self._drawn = False
         self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._timer: threading.Thread | None = None
 
     def handle(self, event: Event) -> None:
         with self._lock:
             if event.name == "run.start" and self._span is None:
                 self._span = event.span_id
                 self.total = int(event.attributes.get("steps", 0))
-            if event.span_id != self._span or event.step is None:
+                self._start_timer()
                 return
-            if event.name == "step.start":
-                self.running[event.step] = None
-            elif event.name in ("step.stop", "step.skip"):
-                self.running.pop(event.step, None)
-                self.done += 1
-                if event.attributes.get("status") == "failed":
-                    self.failed.append(event.step)
-            self._draw()
+            if event.span_id == self._span and event.step is not None:
+                self._top_level(event)
+            elif event.name == "step.elements" and event.parent_span_id == self._span:
+                if event.step is not None and event.span_id is not None:
+                    self._span_steps[event.span_id] = event.step
+                    elements = float(event.attributes.get("elements", 0))
+                    self.maps[event.step] = [elements, 0.0, 0.0, time.monotonic()]
+            elif event.name == "run.stop" and event.span_id != self._span:
+                self._element_done(event)
 
-    def _draw(self) -> None:
-        now = time.monotonic()
-        if now - self._drawn < 0.1:
-            return
-        self._drawn = now
-        running = ", ".join(list(self.running)[:3]) + (" ..." if len(self.running) > 3 else "")
-        failed = f" | failed: {', '.join(self.failed)}" if self.failed else ""
-        line = f"[{self.done}/{self.total}] running: {running or '-'}{failed}"
-        self.stream.write("\r\x1b[2K" + line[:200])
-        self.stream.flush()
+    def _top_level(self, event: Event) -> None:
+        step = event.step
+        assert step is not None
+        if event.name == "step.start":
+            self.running[step] = None
+        elif event.name in ("step.stop", "step.skip"):
+            self.running.pop(step, None)
+            self.done += 1
+            if event.attributes.get("status") == "failed":
+                self.failed.append(step)
+
+    def _element_done(self, event: Event) -> None:
+        """A nested run ended: count it when it is an element of a map step. An element's
+        run sits in the element's context (``each[3]``), inside the step's: the step's
+        span is third in its lineage; runs nested deeper belong to an element."""
+        lineage = event.lineage
+        step = self._span_steps.get(lineage[2][0]) if len(lineage) > 2 else None
+        if step is not None:
+            counts = self.maps[step]
+            counts[1] += 1
+            counts[2] += event.attributes.get("status") == "failed"
+
+    def _start_timer(self) -> None:
+        self._timer = threading.Thread(target=self._tick, name="hybrid-progress", daemon=True)
+        self._timer.start()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.interval):
+            with self._lock:
+                line = self.line()
+                self.stream.write("\r\x1b[2K" + line)
+                self.stream.flush()
+                self._drawn = True
+
+    def line(self, now: float | None = None) -> str:
+        """What the display shows now, cut to the terminal's width."""
+        now = time.monotonic() if now is None else now
+        parts = [f"[{self.done}/{self.total}]"]
+        running = list(self.running)
+        for name in running:
+            counts = self.maps.get(name)
+            if counts is None:
+                continue
+            elements, done, failed, started = counts
+            text = f"{name} {int(done)}/{int(elements)}"
+            elapsed = now - started
+            if done and elapsed > 0:
+                rate = done / elapsed
+                text += f" {rate:.1f}/s, ~{_duration((elements - done) / rate)} left"
+            if failed:
+                text += f", {int(failed)} failed"
+            parts.append(text)
+        others = [n for n in running if n not in self.maps]
+        if others:
+            more = f" +{len(others) - 3}" if len(others) > 3 else ""
+            parts.append("running: " + ", ".join(others[:3]) + more)
+        elif len(parts) == 1:
+            parts.append("running: -")
+        if self.failed:
+            parts.append("failed: " + ", ".join(self.failed))
+        width = shutil.get_terminal_size((80, 24)).columns - 1
+        return " | ".join(parts)[:width]
 
     def flush(self) -> None:
         pass
 
     def close(self) -> None:
+        self._stop.set()
+        if self._timer is not None:
+            self._timer.join()
         if self._drawn:
             self.stream.write("\r\x1b[2K")
             self.stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
 def run_to_dict(

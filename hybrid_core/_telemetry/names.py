@@ -79,6 +79,16 @@ _SPECS = (
         _STEP_END,
     ),
     EventSpec(
+        "step.elements",
+        "A map step has its elements and starts on them (in the step's own context).",
+        ("step",),
+        {
+            "kind": "the step kind (map)",
+            "elements": "how many elements it maps over",
+            "concurrency": "how many run at once, at most",
+        },
+    ),
+    EventSpec(
         "step.retry",
         "An attempt of a step failed and it will be tried again after a delay.",
         ("step",),

@@ -197,6 +197,12 @@ class _Map:
                     halts.append(halt)
 
         limit = min(self.concurrency or len(items), len(items))
+        telemetry = call.runtime.telemetry
+        if telemetry.enabled:
+            telemetry.emit(
+                "step.elements", call.context, step=self.name, kind="map",
+                elements=len(items), concurrency=limit,
+            )  # fmt: skip
         try:
             if limit <= 1:
                 await pull()
