@@ -60,11 +60,11 @@ def test_capabilities_json_and_table(site: Path) -> None:
     listing = {e["capability"]: e["providers"] for e in json.loads(result.stdout)}
     assert listing["text.echo"] == [
         {"kind": "engine", "name": "good.echo", "priority": 3, "origin": "cli_good",
-         "version": "1.0"}  # the engine gave none: its distribution's
+         "version": "1.0", "description": ""}  # no version of its own: its distribution's
     ]  # fmt: skip
     table = run_hybrid("capabilities", env={"PYTHONPATH": str(site)})
     assert "text.echo" in table.stdout and "good.echo" in table.stdout
-    assert table.stdout.splitlines()[0].split()[-1] == "version"
+    assert table.stdout.splitlines()[0].split()[-2:] == ["version", "description"]
 
 
 def test_doctor_exits_1_when_a_plugin_failed_and_0_when_healthy(site: Path) -> None:
