@@ -70,7 +70,7 @@ def invoke(*args: str) -> tuple[int, str, str]:
 def test_the_timeline_shows_steps_calls_decisions_and_the_critical_path(tmp_path: Path) -> None:
     path = tmp_path / "run.jsonl"
     trace_id = record(path)
-    code, out, err = invoke(str(path), "--width", "140")
+    code, out, err = invoke(str(path), "--width", "200")  # wide enough for every note
     assert (code, err) == (0, "")
     lines = out.splitlines()
     assert lines[0].startswith(f"trace {trace_id}: 2 runs, 5 steps, 2 routing decisions")
@@ -176,3 +176,79 @@ def test_a_file_that_is_no_trace_fails_with_one_clear_line(
     assert code == 2 and out == ""
     assert err == f"error: {path}: {message}" + err.split(message, 1)[1]
     assert len(err.strip().splitlines()) == 1
+
+
+def record_map(path: Path, *, failing: int | None = None) -> None:
+    """A map over twelve elements, each a run of a one-step workflow."""
+    one = hc.Workflow("per_item", inputs=["item"])
+
+    def work(item: int) -> int:
+        if item == failing:
+            raise ValueError(f"item {item} is bad")
+        return item * 2
+
+    one.step("work", work, item=hc.input("item"))
+    one.returns("work")
+    wf = hc.Workflow("fan", inputs=[])
+    wf.map("each", one, over=list(range(12)), item="item", concurrency=3)
+    wf.step("after", lambda xs: sum(xs) + 1, xs=hc.result("each"))
+    with Hybrid(entry_points=False, sinks=[JsonlSink(path)]) as system:
+        system.run(wf)
+
+
+def test_element_runs_are_one_row_unless_expanded(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    record_map(path)
+    code, out, _ = invoke(str(path), "--width", "120")
+    assert code == 0
+    folded = [line for line in out.splitlines() if "run per_item" in line]
+    assert len(folded) == 1 and "run per_item x12" in folded[0]
+    assert "12 element runs; slowest each[" in folded[0]
+    assert any("step each" in line and "12 elements" in line for line in out.splitlines())
+    _, expanded, _ = invoke(str(path), "--width", "120", "--expand")
+    names = re.findall(r"run per_item (each\[\d+\])", expanded)
+    assert sorted(names, key=lambda n: int(n[5:-1])) == [f"each[{k}]" for k in range(12)]
+
+
+def test_a_failed_element_run_keeps_its_own_row(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    record_map(path, failing=7)
+    _, out, _ = invoke(str(path), "--width", "220")
+    rows = [line for line in out.splitlines() if "run per_item" in line]
+    # the bad element failed; the ones running beside it were cancelled
+    assert "run per_item x" in rows[0] and "did not succeed (below)" in rows[0]
+    assert any("run per_item each[7]" in row and "FAILED" in row for row in rows[1:])
+
+
+def test_width_depth_and_filter(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    record_map(path)
+    for width in ("40", "80", "120"):
+        _, out, _ = invoke(str(path), "--width", width, "--expand")
+        assert max(len(line) for line in out.splitlines()) <= int(width)
+    _, top, _ = invoke(str(path), "--depth", "0")
+    assert [line.split()[1:3] for line in top.splitlines()[3:]] == [["run", "fan"]]
+    _, steps, _ = invoke(str(path), "--depth", "1")
+    assert {line.split()[2] for line in steps.splitlines()[4:]} == {"each", "after"}
+    _, found, _ = invoke(str(path), "--filter", "each[3]", "--expand")
+    rows = found.splitlines()[3:]
+    assert len(rows) == 4  # the element's run, its step, and the two rows it sits in
+    labels = ["run fan", "step each", "run per_item each[3]", "step work"]
+    for row, label in zip(rows, labels, strict=True):
+        assert row[2:].lstrip().startswith(label + " "), row
+    assert "each[4]" not in found and "step after" not in found
+
+
+def test_html_draws_one_graph_for_a_maps_element_runs(tmp_path: Path) -> None:
+    from hybrid_core._trace.html import trace_data
+    from hybrid_core._trace.reader import read_trace
+
+    path = tmp_path / "run.jsonl"
+    record_map(path, failing=7)
+    data = trace_data(read_trace(path))
+    graphs = [(g["name"], g.get("runs"), g.get("element")) for g in data["runs"]]
+    assert graphs == [("fan", None, None), ("per_item", 12, "each[7]")]  # the failed one
+    ids = {s["id"] for s in data["spans"]}
+    assert all(s["parent"] is None or s["parent"] in ids for s in data["spans"])
+    (root,) = [s for s in data["spans"] if s["depth"] == 0]
+    assert root["parent"] is None

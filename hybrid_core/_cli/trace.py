@@ -74,10 +74,32 @@ def _trace_json(found: Trace) -> dict[str, Any]:
 )
 @click.option("--width", type=click.IntRange(min=40), help="Columns to use (default: terminal).")
 @click.option("--ascii", "ascii_only", is_flag=True, help="Draw the bars with ASCII characters.")
+@click.option(
+    "--depth",
+    type=click.IntRange(min=0),
+    help="Leave out rows nested deeper than this (0: the runs only).",
+)
+@click.option(
+    "--filter",
+    "match",
+    metavar="TEXT",
+    help="Only rows whose label contains TEXT, with the rows they sit in.",
+)
+@click.option(
+    "--expand",
+    is_flag=True,
+    help="A row for every element run of a map step instead of one per step.",
+)
 @global_options
 @handle_errors
 def trace(
-    files: tuple[Path, ...], html_path: Path | None, width: int | None, ascii_only: bool
+    files: tuple[Path, ...],
+    html_path: Path | None,
+    width: int | None,
+    ascii_only: bool,
+    depth: int | None,
+    match: str | None,
+    expand: bool,
 ) -> None:
     """Show a recorded run as a timeline: steps, engine calls, routing decisions.
 
@@ -85,9 +107,14 @@ def trace(
     the rotated parts of one recording are found on their own. Rows on the critical
     path are marked with '*'; each routing decision shows its reason.
 
+    The runs of a map step's elements are folded into one row with their count (those
+    that did not succeed keep their own rows); --expand shows them all.
+
     \b
     Examples:
       hybrid trace run.jsonl
+      hybrid trace run.jsonl --depth 2 --width 100
+      hybrid trace run.jsonl --filter files[12] --expand
       hybrid trace run.jsonl --html run.html
     """
     # The trace modules load with this verb, not with every 'hybrid' command.
@@ -112,7 +139,10 @@ def trace(
         _emit_json(_trace_json(found))
         return
     columns = width or shutil.get_terminal_size((120, 24)).columns
-    click.echo(render_timeline(found, width=columns, unicode=_can_draw() and not ascii_only))
+    click.echo(render_timeline(
+        found, width=columns, unicode=_can_draw() and not ascii_only, depth=depth, match=match,
+        expand=expand,
+    ))  # fmt: skip
 
 
 def _payload(text: str | None) -> Any:

@@ -217,7 +217,8 @@ SCRIPT = r"""
     if (rowsById[id].scrollIntoView) rowsById[id].scrollIntoView({block: "nearest"});
     var rows = [["kind", s.kind], ["status", s.status], ["starts at", ms(s.start)],
                 ["took", ms(s.duration)], ["critical path", s.critical ? "yes" : "no"],
-                ["span id", s.id], ["parent span", s.parent || "-"]];
+                ["span id", s.id], ["parent span", s.parent ||
+                  (s.outside_parent ? s.outside_parent + " (outside this trace)" : "-")]];
     Object.keys(s.attributes).forEach(function (k) {
       if (k === "status") return;  // shown above
       rows.push([k === "kind" ? s.kind + " kind" : k, show(s.attributes[k])]);
@@ -261,8 +262,10 @@ SCRIPT = r"""
   }
 
   function graph(run) {
+    var many = run.runs > 1 ? " \u2014 one graph for " + run.runs + " element runs, shown: " +
+      run.element + (run.failed ? " (" + run.failed + " did not succeed)" : "") : "";
     var fig = el("figure", {"class": "graph", "data-run": run.id}, [el("figcaption", {text:
-      "workflow " + run.name + " (" + run.status + ")" + (run.edges.length ? "" :
+      "workflow " + run.name + " (" + run.status + ")" + many + (run.edges.length ? "" :
       " \u2014 steps placed by when they ran: the trace holds no dependency graph")})]);
     if (run.nodes.length > 300) {
       fig.appendChild(el("p", {text: run.nodes.length + " steps: too many to draw"}));

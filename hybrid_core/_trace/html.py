@@ -55,10 +55,15 @@ def _plain(value: Any) -> Any:
     return repr(value)
 
 
-def _span_data(span: Span, depth: int, t0: float, marked: set[str]) -> dict[str, Any]:
+def _span_data(
+    span: Span, depth: int, t0: float, marked: set[str], known: set[str]
+) -> dict[str, Any]:
+    inside = span.parent_id in known
     return {
         "id": span.span_id,
-        "parent": span.parent_id,
+        # A parent outside the trace (a caller's span) is named as such, not as a link.
+        "parent": span.parent_id if inside else None,
+        "outside_parent": None if inside else (span.remote_parent_id or span.parent_id),
         "kind": span.kind,
         "name": span.name,
         "depth": depth,
@@ -106,14 +111,45 @@ def trace_data(trace: Trace, title: str = "") -> dict[str, Any]:
     t0 = trace.start
     marked = critical_path(trace)
     rows = trace.rows()
+    known = {span.span_id for _depth, span in rows}
     return {
         "title": title or "hybrid trace",
         "summary": trace.summary(),
         "problems": list(trace.problems),
         "total": round((trace.end - t0) * 1000, 3),
-        "spans": [_span_data(span, depth, t0, marked) for depth, span in rows],
-        "runs": [_run_data(span, t0) for _depth, span in rows if span.kind == "run"],
+        "spans": [_span_data(span, depth, t0, marked, known) for depth, span in rows],
+        "runs": _graphs([span for _depth, span in rows if span.kind == "run"], t0),
     }
+
+
+def _graphs(runs: list[Span], t0: float) -> list[dict[str, Any]]:
+    """One graph per run, except the runs of a map step's elements: one graph per
+    workflow and step for all of them (the first that failed, else the first that did not
+    succeed, else the first),
+    with how many runs it stands for."""
+    out: list[dict[str, Any]] = []
+    elements: dict[tuple[str | None, str], list[Span]] = {}
+    for run in runs:
+        if run.attributes.get("element"):
+            key = (run.parent_id, run.name)
+            if key not in elements:
+                out.append({"element_group": key})
+            elements.setdefault(key, []).append(run)
+        else:
+            out.append(_run_data(run, t0))
+    for i, entry in enumerate(out):
+        group = entry.get("element_group")
+        if group is None:
+            continue
+        members = elements[group]
+        failed = [r for r in members if r.status != "succeeded"]
+        # A run that failed on its own says more than one cancelled beside it.
+        pick = min(failed, key=lambda r: r.status != "failed") if failed else members[0]
+        shown = _run_data(pick, t0)
+        shown["runs"], shown["failed"] = len(members), len(failed)
+        shown["element"] = pick.attributes.get("element")
+        out[i] = shown
+    return out
 
 
 def _script_json(data: Mapping[str, Any]) -> str:

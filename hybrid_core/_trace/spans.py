@@ -115,6 +115,7 @@ class SpanBuilder:
             "step.stop": self._step_stop,
             "step.skip": self._step_stop,
             "step.retry": self._step_note,
+            "step.elements": self._step_elements,
             "step.compensate": self._step_note,
             "step.undo": self._step_undo,
             "route.decision": self._route,
@@ -253,9 +254,11 @@ class SpanBuilder:
         name = str(event.attributes.get("workflow") or "run")
         key = event.span_id or derive_span_id(event.timestamp, "run", name)
         parent = self._parent(event, skip_self=True)
-        span = self._open_span(
-            event, "run", name, key, parent, {"run_id": event.run_id, **event.attributes}
-        )
+        attributes = {"run_id": event.run_id, **event.attributes}
+        element = _element_label(event)
+        if element is not None:
+            attributes["element"] = element
+        span = self._open_span(event, "run", name, key, parent, attributes)
         self._runs[key] = span
         return span
 
@@ -299,6 +302,13 @@ class SpanBuilder:
         span = self._steps.get((key, event.step or "?"))
         if span is not None:
             span.notes.append(event)
+
+    def _step_elements(self, event: Event) -> None:
+        """A map step's element count; the event comes from the step's own context,
+        whose parent is the run's."""
+        span = self._steps.get((event.parent_span_id or "", event.step or "?"))
+        if span is not None:
+            span.attributes["elements"] = event.attributes.get("elements")
 
     def _step_undo(self, event: Event) -> None:
         key, run = self._run_of(event)
@@ -375,3 +385,13 @@ class SpanBuilder:
         attributes = {"provider": event.provider, **event.attributes}
         span = self._open_span(event, "wait", f"wait {pool}", span_id, parent, attributes)
         self._close(span, event.timestamp, "ok")
+
+
+def _element_label(event: Event) -> str | None:
+    """``files[3]`` for the run of a map step's element: the context it runs in is named
+    after the step and the element's index (the run's own context is innermost)."""
+    if len(event.lineage) < 2:
+        return None
+    label = event.lineage[1][1]
+    name, bracket, rest = label.partition("[")
+    return label if name and bracket and rest[:-1].isdigit() and rest.endswith("]") else None
