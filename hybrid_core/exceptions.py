@@ -432,18 +432,34 @@ def describe_error(exc: BaseException | None) -> str:
     """Render an error and its cause chain as one line: ``Type: message (caused by ...)``.
 
     A nested StepError ends the walk: its own message already holds the rest of the chain.
+    A cause whose message is a whole traceback (the one a worker process sends back) is
+    given as where it was raised, not flattened onto the line.
     """
     parts: list[str] = []
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen and len(parts) < 8:
         seen.add(id(exc))
-        text = " ".join(str(exc).split())
+        message = str(exc)
+        text = _raised_at(message) or " ".join(message.split())
         if isinstance(exc, StepError):
             parts.append(text)
             break
         parts.append(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
         exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
     return " (caused by ".join(parts) + ")" * (len(parts) - 1)
+
+
+def _raised_at(message: str) -> str | None:
+    """``raised at path:line in function`` for a message that is a traceback, else None."""
+    if not message.startswith("Traceback (most recent call last):"):
+        return None
+    import re
+
+    frames = re.findall(r'File "([^"]+)", line (\d+), in (\S+)', message)
+    if not frames:
+        return "a traceback"
+    path, line, function = frames[-1]
+    return f"raised at {path}:{line} in {function}"
 
 
 class StepError(WorkflowError):

@@ -252,3 +252,32 @@ def test_the_command_does_not_wait_for_thread_calls_nobody_awaits(tmp_path: Path
         "warning: 3 blocking call(s) nobody awaited were still running in threads and were "
         "abandoned"
     )
+
+
+PROCESS_FLOWS = """
+import hybrid_core as hc
+
+
+def boom(x):
+    raise ValueError(f"bad value {x}")
+
+
+wf = hc.Workflow("wk", inputs=["x"])
+wf.step("proc", boom, x=hc.input("x"), blocking="process")
+"""
+
+
+def test_an_error_from_a_worker_process_is_one_readable_line(tmp_path: Path) -> None:
+    (tmp_path / "wkflows.py").write_text(PROCESS_FLOWS)
+    env = {"PYTHONPATH": str(tmp_path), "HYBRID_CORE_PLUGINS": ""}
+    result = run_hybrid("run", "wkflows:wf", "-i", "x=3", "-q", env=env)
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    where = tmp_path / "wkflows.py"
+    # The worker's traceback is said as where it was raised, not pasted onto the line.
+    assert line.endswith(
+        f"ValueError: bad value 3 (caused by RemoteTraceback: raised at {where}:6 in boom)"
+    ), line
+    assert "most recent call last" not in line
+    data = json.loads(run_hybrid("run", "wkflows:wf", "-i", "x=3", "--json", env=env).stdout)
+    assert data["steps"]["proc"]["error"].endswith(f"raised at {where}:6 in boom)")
