@@ -30,7 +30,7 @@ import attrs
 from .._core.util import close_matches
 from ..exceptions import ConfigError, ConfigProblem
 
-__all__ = ["Composed", "Origin", "compose_file", "compose_mapping", "join_key"]
+__all__ = ["Composed", "Origin", "compose_file", "compose_mapping", "join_key", "kind_of"]
 
 _MAX_DEPTH = 50  # far beyond any real configuration; keeps recursion (and cyclic mappings) safe
 _RESERVED = ("extends", "profile")
@@ -141,7 +141,7 @@ def compose_mapping(
     if isinstance(data, Mapping):
         composer.add_document(data, source, (), base_dir or Path())
     else:
-        composer.problem(source, "", f"a configuration must be a table, not {_kind(data)}")
+        composer.problem(source, "", f"a configuration must be a table, not {kind_of(data)}")
     return composer.finish(source, profile)
 
 
@@ -302,12 +302,12 @@ class _Composer:
             items = [(f"{key}[{i}]", v) for i, v in enumerate(value)]
         else:
             example = 'e.g. extends = ["base.toml"]'
-            kind = _kind(value)
+            kind = kind_of(value)
             self.problem(file, key, f"must be a file path or a list of them, {example}, not {kind}")
             return
         for where, entry in items:
             if not isinstance(entry, str) or not entry:
-                self.problem(file, where, f"must be the path of a TOML file, not {_kind(entry)}")
+                self.problem(file, where, f"must be the path of a TOML file, not {kind_of(entry)}")
                 continue
             # An entry may be made optional: "${BASE:-}" names no file when BASE is unset.
             text = self.interpolate(entry, file, where)
@@ -321,7 +321,7 @@ class _Composer:
             return {}
         if not isinstance(value, Mapping):
             what = "must be a table of profiles such as [profile.ci]"
-            self.problem(file, join_key(prefix), f"{what}, not {_kind(value)}")
+            self.problem(file, join_key(prefix), f"{what}, not {kind_of(value)}")
             return {}
         out: dict[str, Mapping[str, Any]] = {}
         for name, table in value.items():
@@ -329,7 +329,7 @@ class _Composer:
             where = join_key((*prefix, str(name)))
             if not isinstance(table, Mapping):
                 why = "a profile overlays the rest of the configuration"
-                self.problem(file, where, f"must be a table ({why}), not {_kind(table)}")
+                self.problem(file, where, f"must be a table ({why}), not {kind_of(table)}")
                 continue
             for key in _RESERVED:
                 if key in table:
@@ -545,7 +545,7 @@ def _document(path: Path, doc: dict[str, Any]) -> _Document:
     tool = doc.get("tool")
     hybrid = tool.get("hybrid", {}) if isinstance(tool, Mapping) else {}
     if not isinstance(hybrid, Mapping):
-        raise _Unusable("tool.hybrid", f"must be a table, not {_kind(hybrid)}")
+        raise _Unusable("tool.hybrid", f"must be a table, not {kind_of(hybrid)}")
     return hybrid, ("tool", "hybrid")
 
 
@@ -576,7 +576,8 @@ def _profile_hint(name: str, known: Iterable[str]) -> str:
 _KINDS = ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"))
 
 
-def _kind(value: object) -> str:
+def kind_of(value: object) -> str:
+    """What ``value`` is, for a message: ``a string ('false')``, ``a table``."""
     for kind, name in _KINDS:
         if isinstance(value, kind):
             text = repr(value)

@@ -21,7 +21,7 @@ from .._workflow import RetryPolicy, Step, Workflow, value
 from .._workflow.kinds import Branch, compose_step, map_step, switch_step
 from .._workflow.refs import input_ref, result_ref
 from ..exceptions import ConfigProblem, WorkflowDefinitionError
-from .compose import join_key
+from .compose import join_key, kind_of
 
 __all__ = ["Declared", "Declaration", "build_workflows"]
 
@@ -117,7 +117,7 @@ class _Builder:
     def _declare(self, name: str, table: Any) -> Declared | None:
         key = f"workflows.{name}"
         if not isinstance(table, Mapping):
-            self.problem(key, f"must be a table, not {_kind(table)}")
+            self.problem(key, f"must be a table, not {kind_of(table)}")
             return None
         self._unknown(table, key, WORKFLOW_KEYS)
         inputs, defaults = self._inputs(table.get("inputs", []), f"{key}.inputs")
@@ -187,7 +187,7 @@ class _Builder:
 
     def _step(self, name: str, spec: Any, key: str) -> Step | None:
         if not isinstance(spec, Mapping):
-            self.problem(key, f"must be a table, not {_kind(spec)}")
+            self.problem(key, f"must be a table, not {kind_of(spec)}")
             return None
         kinds = [k for k in KINDS if k in spec]
         if len(kinds) != 1:
@@ -199,7 +199,7 @@ class _Builder:
         options = self._options(spec, key)
         args = spec.get("args", {})
         if not isinstance(args, Mapping):
-            self.problem(f"{key}.args", f"must be a table of name = value, not {_kind(args)}")
+            self.problem(f"{key}.args", f"must be a table of name = value, not {kind_of(args)}")
             args = {}
         arguments = {
             str(k): self.argument(v, f"{key}.args.{_quote(str(k))}") for k, v in args.items()
@@ -226,7 +226,7 @@ class _Builder:
             t = spec["timeout"]
             if not _is_number(t) or t <= 0:
                 why = "a finite number of seconds > 0"
-                self.problem(f"{key}.timeout", f"must be {why}, not {_kind(t)}")
+                self.problem(f"{key}.timeout", f"must be {why}, not {kind_of(t)}")
             else:
                 options["timeout"] = float(t)
         for hook in ("where", "compensate", "undo"):
@@ -244,12 +244,12 @@ class _Builder:
             return None
         self._unknown(spec, key, tuple(RETRY_KEYS))
         if "attempts" in spec and not _is_count(spec["attempts"], 1):
-            given = _kind(spec["attempts"])
+            given = kind_of(spec["attempts"])
             self.problem(f"{key}.attempts", f"must be a whole number >= 1, not {given}")
             return None
         for name in ("backoff", "factor", "max_backoff", "jitter"):
             if name in spec and not _is_number(spec[name]):
-                given = _kind(spec[name])
+                given = kind_of(spec[name])
                 self.problem(f"{key}.{name}", f"must be a finite number, not {given}")
                 return None
         try:
@@ -281,7 +281,7 @@ class _Builder:
         cap = self._capability_name(spec["capability"], f"{key}.capability")
         strategy = spec.get("strategy")
         if strategy is not None and not isinstance(strategy, str):
-            self.problem(f"{key}.strategy", f"must be a strategy name, not {_kind(strategy)}")
+            self.problem(f"{key}.strategy", f"must be a strategy name, not {kind_of(strategy)}")
             strategy = None
         elif strategy is not None and strategy not in self.strategies:
             hint = self._hint(str(strategy), self.strategies)
@@ -315,7 +315,7 @@ class _Builder:
         aggregate = spec.get("aggregate", "all")
         if not isinstance(aggregate, str):
             known = "all, first, quorum, consensus"
-            self.problem(f"{key}.aggregate", f"must be one of {known}, not {_kind(aggregate)}")
+            self.problem(f"{key}.aggregate", f"must be one of {known}, not {kind_of(aggregate)}")
             return None
         quorum = self.whole(spec, "quorum", key, 1)
         return parallel_step(name, cap, providers=providers, aggregate=aggregate,
@@ -344,7 +344,7 @@ class _Builder:
         item = spec.get("item")
         if item is not None and not (isinstance(item, str) and item.isidentifier()):
             why = "the name of the input or keyword that gets each element"
-            self.problem(f"{key}.item", f'must be {why}, e.g. "file", not {_kind(item)}')
+            self.problem(f"{key}.item", f'must be {why}, e.g. "file", not {kind_of(item)}')
             return None
         concurrency = self.whole(spec, "concurrency", key, 1)
         keep_runs = self.flag(spec, "keep_runs", key, True)
@@ -400,13 +400,13 @@ class _Builder:
             path = [int(p) if p.isascii() and p.isdigit() else p for p in path.split(".")]
         if not isinstance(path, list) or not all(_is_path_part(p) for p in path):
             self.problem(f"{key}.path", 'must be a list of keys and indexes, e.g. ["files", 0], '
-                         f'or a dotted string such as "files.0", not {_kind(path)}')  # fmt: skip
+                         f'or a dotted string such as "files.0", not {kind_of(path)}')  # fmt: skip
             path = []
         kind = "input" if "input" in spec else "result"
         target = spec[kind]
         if not isinstance(target, str) or not target:
             what = "an input" if kind == "input" else "a step"
-            self.problem(f"{key}.{kind}", f"must be the name of {what}, not {_kind(target)}")
+            self.problem(f"{key}.{kind}", f"must be the name of {what}, not {kind_of(target)}")
             return None
         return input_ref(target, *path) if kind == "input" else result_ref(target, *path)
 
@@ -435,7 +435,7 @@ class _Builder:
 
     def _capability_name(self, cap: Any, key: str) -> str | None:
         if not isinstance(cap, str):
-            self.problem(key, f"must be a capability name, not {_kind(cap)}")
+            self.problem(key, f"must be a capability name, not {kind_of(cap)}")
             return None
         if not self.registry.providers(cap):
             hint = self._hint(cap, self.registry.capabilities())
@@ -445,7 +445,7 @@ class _Builder:
 
     def _nested(self, name: Any, key: str) -> Workflow | None:
         if not isinstance(name, str):
-            self.problem(key, f"must be a workflow name, not {_kind(name)}")
+            self.problem(key, f"must be a workflow name, not {kind_of(name)}")
             return None
         found = self.workflow(name)
         if found is None and f"workflows.{name}" not in self._problem_keys():
@@ -456,7 +456,7 @@ class _Builder:
     def _names(self, spec: Any, key: str) -> list[str]:
         if isinstance(spec, list) and all(isinstance(v, str) for v in spec):
             return list(spec)
-        self.problem(key, f"must be a list of names, not {_kind(spec)}")
+        self.problem(key, f"must be a list of names, not {kind_of(spec)}")
         return []
 
     def flag(self, spec: Mapping[str, Any], name: str, key: str, default: bool) -> bool:
@@ -464,7 +464,7 @@ class _Builder:
         found = spec.get(name, default)
         if isinstance(found, bool):
             return found
-        self.problem(f"{key}.{name}", f"must be true or false, not {_kind(found)}")
+        self.problem(f"{key}.{name}", f"must be true or false, not {kind_of(found)}")
         return default
 
     def whole(self, spec: Mapping[str, Any], name: str, key: str, least: int) -> int | None:
@@ -472,20 +472,20 @@ class _Builder:
         found = spec.get(name)
         if found is None or _is_count(found, least):
             return found
-        self.problem(f"{key}.{name}", f"must be a whole number >= {least}, not {_kind(found)}")
+        self.problem(f"{key}.{name}", f"must be a whole number >= {least}, not {kind_of(found)}")
         return None
 
     def text(self, spec: Mapping[str, Any], name: str, key: str) -> str:
         found = spec.get(name, "")
         if isinstance(found, str):
             return found
-        self.problem(f"{key}.{name}", f"must be a string, not {_kind(found)}")
+        self.problem(f"{key}.{name}", f"must be a string, not {kind_of(found)}")
         return ""
 
     def blocking(self, found: Any, key: str) -> bool | str:
         if isinstance(found, bool) or found in ("thread", "process"):
             return found  # type: ignore[no-any-return]
-        self.problem(key, f'must be true, false, "thread" or "process", not {_kind(found)}')
+        self.problem(key, f'must be true, false, "thread" or "process", not {kind_of(found)}')
         return False
 
     def unresolved(self, key: str, message: str) -> None:
@@ -517,20 +517,6 @@ def _is_ref(spec: Mapping[str, Any]) -> bool:
 def _quote(key: str) -> str:
     """``key`` as one segment of a key path, quoted as TOML would need."""
     return join_key([key])
-
-
-_KINDS = ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"))
-
-
-def _kind(value: object) -> str:
-    """What ``value`` is, for a message: ``a string ('false')``, ``a table``."""
-    for kind, name in _KINDS:
-        if isinstance(value, kind):
-            text = repr(value)
-            return f"{name} ({text if len(text) <= 60 else text[:57] + '...'})"
-    if isinstance(value, Mapping):
-        return "a table"
-    return "a list" if isinstance(value, (list, tuple)) else type(value).__name__
 
 
 def _is_count(value: object, least: int) -> bool:
