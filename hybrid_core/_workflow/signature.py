@@ -20,6 +20,10 @@ class Signature:
 
     __slots__ = ("declared", "is_async", "names", "required")
 
+    declared: frozenset[str]
+    names: frozenset[str] | None
+    required: frozenset[str]
+
     def __init__(self, fn: Callable[..., Any]) -> None:
         self.is_async = is_async(fn)
         read = _plain_function(fn)
@@ -33,9 +37,9 @@ class Signature:
             params = None
         if params is None:
             # Unknown (some builtins): assume it takes anything and needs nothing.
-            self.declared: frozenset[str] = frozenset()
-            self.names: frozenset[str] | None = None
-            self.required: frozenset[str] = frozenset()
+            self.declared = frozenset()
+            self.names = None
+            self.required = frozenset()
             return
         keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
         self.declared = frozenset(p.name for p in params if p.kind in keyword)
