@@ -164,10 +164,10 @@ def run(*, quick: bool) -> Report:
             "The peak memory of a validate run includes the interpreter, hybrid_core, its "
             "plugins and the parsed document; the parse's peak holds the file's text "
             "and the parsed document.",
-            "Linear here means growing no faster than the parse of the same files. What "
-            "grows faster is building the workflows: each full pass of the cycle "
-            "collector walks the whole heap, which holds the parsed configuration, so "
-            "the steps built last cost more than the first (without the collector the "
-            "build of the 10 MB file took about half as long).",
+            "Linear here means growing no faster than the parse of the same files. "
+            "Reading the file and building its workflows run with the cycle collector "
+            "paused (and restored after): each full pass of the collector walks the whole "
+            "heap, which holds the parsed configuration, and made the build grow faster "
+            "than the file (4 MB took 5.1x as long as 1 MB with it, 3.6x without).",
         ],
     )

@@ -17,6 +17,9 @@ __all__ = ["main"]
 
 def __getattr__(name: str) -> Any:
     if name == "main":
+        from .interrupt import exit_on_signals_while_loading
+
+        exit_on_signals_while_loading()  # main replaces these handlers when it starts
         from .app import main
 
         return main

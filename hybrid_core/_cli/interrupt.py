@@ -19,7 +19,14 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
-__all__ = ["EXIT_CODES", "Interrupts", "Stopped", "exit_code", "stop_on_signals"]
+__all__ = [
+    "EXIT_CODES",
+    "Interrupts",
+    "Stopped",
+    "exit_code",
+    "exit_on_signals_while_loading",
+    "stop_on_signals",
+]
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -40,6 +47,23 @@ class Stopped(BaseException):
 
 def _raise_stopped(signum: int, frame: FrameType | None) -> None:
     raise Stopped(signum)
+
+
+def _exit_while_loading(signum: int, frame: FrameType | None) -> None:
+    os.write(2, b"interrupted\n" if signum == signal.SIGINT else b"terminated\n")
+    raise SystemExit(exit_code(signum))
+
+
+def exit_on_signals_while_loading() -> None:
+    """Until ``main`` takes over: SIGINT and SIGTERM end the process with one line.
+
+    Importing the command (click, the package, plugins' hook modules) takes a moment in
+    which Python's defaults would print a KeyboardInterrupt traceback or die silently.
+    """
+    with contextlib.suppress(ValueError):  # not the main thread: a host's own business
+        for sig in SIGNALS:
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                signal.signal(sig, _exit_while_loading)
 
 
 @contextlib.contextmanager

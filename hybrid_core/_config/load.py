@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from .._core.util import close_matches
+from .._core.util import close_matches, gc_paused
 from .._routing.router import RoutingPolicy
 from .._telemetry.builtin import check_settings
 from ..exceptions import ConfigError, ConfigProblem
@@ -454,7 +454,8 @@ def load_config(
     ``os.environ``). In a ``pyproject.toml`` only the ``[tool.hybrid]`` table is read.
     Every problem names the file and key that set the offending value.
     """
-    return config_from_composed(compose_file(path, profile=profile, env=env))
+    with gc_paused():
+        return config_from_composed(compose_file(path, profile=profile, env=env))
 
 
 def config_from_composed(composed: Composed) -> Config:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import gc
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -58,3 +60,22 @@ def new_rng() -> random.Random:
     import random
 
     return random.Random()
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cycle collector while many long-lived objects are built at once.
+
+    Each full collection walks every tracked object. Reading a large configuration and
+    building its workflows creates hundreds of thousands of objects and no garbage
+    cycles, so the collections that run meanwhile make the cost grow faster than the
+    file (measured: 4 MB took 5.1x as long as 1 MB with the collector, 3.6x without).
+    The collector's state is restored afterwards, and it then collects as usual.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()

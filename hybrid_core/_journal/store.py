@@ -131,11 +131,17 @@ class RunRow:
     lease_until: float | None
     error: str | None
     fingerprint: str
-    step_prints: Mapping[str, str]
     codec: str
     meta: Mapping[str, Any]
+    prints_json: str = attrs.field(default="{}", repr=False)
     inputs: Any = attrs.field(default=None, repr=False)
     result: Any = attrs.field(default=None, repr=False)
+
+    @property
+    def step_prints(self) -> Mapping[str, str]:
+        """Step path -> digest of its definition when the run was journaled."""
+        prints: Mapping[str, str] = json.loads(self.prints_json)
+        return prints
 
     @property
     def owned(self) -> bool:
@@ -458,7 +464,7 @@ class Journal:
         return RunRow(
             id=r[0], workflow=r[1], status=r[2], started=r[3], updated=r[4], finished=r[5],
             total=r[6], owner=r[7], lease_until=r[8], error=r[9], fingerprint=r[10],
-            step_prints=json.loads(r[11]), codec=r[12], meta=json.loads(r[13]),
+            prints_json=r[11], codec=r[12], meta=json.loads(r[13]),
             inputs=codec.decode(r[14]) if codec is not None and r[14] is not None else None,
             result=codec.decode(r[15]) if codec is not None and r[15] is not None else None,
             done=r[16],
@@ -537,16 +543,18 @@ class Journal:
             con = self.connection()
             try:
                 rows = con.execute(
-                    "SELECT seq, path, kind, status, value, attempt, provider FROM events"
-                    " WHERE run = (SELECT key FROM runs WHERE id = ?) AND kind != 'intent'"
+                    "SELECT path, kind, seq, status, value, attempt, provider FROM events"
+                    " WHERE run = (SELECT key FROM runs WHERE id = ?)"
+                    " AND kind IN ('outcome', 'undo')"
                     f" AND {where} ORDER BY seq",
                     args,
-                )
-                for seq, path, kind, status, value, attempt, provider in rows:
-                    if kind == "outcome" and status in DONE_STATUSES:
-                        found[path] = (seq, status, value, attempt, provider)
-                    elif kind in ("outcome", "undo"):
-                        found.pop(path, None)
+                ).fetchall()
+                done = DONE_STATUSES
+                for row in rows:
+                    if row[1] == "outcome" and row[3] in done:
+                        found[row[0]] = row[2:]
+                    else:
+                        found.pop(row[0], None)
             except sqlite3.Error as exc:
                 raise _explain(self.path, exc, f"reading run {run_id}") from None
         return found
@@ -609,8 +617,8 @@ class RunWriter:
         self.key = key
         self.token = token
         self.codec = codec
-        self.pending: list[tuple[Any, ...] | None] = []
-        self.open: dict[str, int] = {}  # path -> index in pending of its intent row
+        self.pending: list[tuple[Any, ...]] = []
+        self.open: dict[str, int] = {}  # attempts started since the last commit: path -> n
         self.seq = start
         self.durable = start
         self.renew_at = time.monotonic() + journal.lease / 3
@@ -626,37 +634,43 @@ class RunWriter:
         error: str | None = None,
         duration: float | None = None,
     ) -> int:
-        """Buffer one row; return its number (compare with ``durable``).
-
-        An outcome whose attempt's intent row is still buffered takes its place: an
-        intent never committed protects nothing, so steps that start and end between
-        two commits cost one row each.
-        """
+        """Buffer one row; return its number (compare with ``durable``)."""
+        if kind == "outcome" and self.open:
+            self.open.pop(path, None)
         seq = self.seq = self.seq + 1
-        pending = self.pending
-        if kind == "intent":
-            self.open[path] = len(pending)
-        elif kind == "outcome":
-            at = self.open.pop(path, -1)
-            if at >= 0:
-                pending[at] = None
-        pending.append(
+        self.pending.append(
             (self.key, seq, path, kind, attempt, status, provider, value, error, time.time(),
              duration)
         )  # fmt: skip
         return seq
 
+    def intent(self, path: str, attempt: int) -> None:
+        """Attempt ``attempt`` of ``path`` started: its intent row goes in the next commit.
+
+        An attempt that ends before that commit has only its outcome row (its intent,
+        never committed, would protect nothing), so steps that start and end between two
+        commits cost one row each.
+        """
+        self.open[path] = attempt
+
     def _take(self) -> list[tuple[Any, ...]]:
         rows = self.pending
         self.pending = []
         if self.open:
+            now = time.time()
+            for path, attempt in self.open.items():
+                self.seq += 1
+                rows.append(
+                    (self.key, self.seq, path, "intent", attempt, None, None, None, None, now,
+                     None)
+                )  # fmt: skip
             self.open = {}
-        return [r for r in rows if r is not None]
+        return rows
 
     def flush(self) -> None:
         """Commit every buffered row (and renew the lease when it is due) in one go."""
         renew = time.monotonic() >= self.renew_at
-        if not self.pending and not renew:
+        if not self.pending and not self.open and not renew:
             return
         rows = self._take()
         seq = self.seq

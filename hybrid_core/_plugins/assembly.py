@@ -22,7 +22,7 @@ from .._config.load import Config
 from .._core.log import logger
 from .._core.records import Engine, ProviderKind
 from .._core.registry import Registry
-from .._core.util import close_matches
+from .._core.util import close_matches, gc_paused
 from .._execution.executor import Executor
 from .._journal import Codec, Journal
 from .._routing.strategies import RoutingStrategy
@@ -245,10 +245,11 @@ class Assembly:
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 message = f"no installed plugin provides an engine named {name!r}{hint}"
                 self._fatal.append(self._name_problem(_engine_key(name), message).problem)
-        declared = build_workflows(
-            self.config.workflows, self.registry, list(self.strategies),
-            source=self.config.source or "<config>",
-        )  # fmt: skip
+        with gc_paused():
+            declared = build_workflows(
+                self.config.workflows, self.registry, list(self.strategies),
+                source=self.config.source or "<config>",
+            )  # fmt: skip
         names = set(declared.names)
         for found in declared.problems:
             if found in names:

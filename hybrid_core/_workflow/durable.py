@@ -143,13 +143,15 @@ class Durable:
     # -- rows -----------------------------------------------------------------------------
 
     def intent(self, path: str, attempt: int, need: int) -> None:
-        """Attempt ``attempt`` of ``path`` starts; commit first what it depends on."""
+        """Attempt ``attempt`` of ``path`` starts; commit first what it depends on.
+
+        Its own intent row goes in the next commit (at the latest when the loop turns).
+        """
         writer = self.writer
-        writer.add(path, "intent", attempt)
         if writer.durable < need:
             self.flush()
-        else:
-            self._later()
+        writer.intent(path, attempt)
+        self._later()
 
     def outcome(self, path: str, rec: StepRecord) -> int:
         """Buffer a step's final status (its result through the codec); the row's number."""
@@ -203,15 +205,65 @@ class Durable:
 
     def take(self, path: str) -> tuple[int, StepStatus, Any, int, str | None] | None:
         """The journaled outcome of ``path`` a resume reuses, decoded; None if it has none."""
-        if self.loader is None:
-            return None
-        self._load_under(path)
-        found = self.restored.get(path)
+        found = self.row(path)
         if found is None:
             return None
         seq, status, data, attempts, provider = found
-        value = SKIPPED if status == "skipped" and data is None else self.codec.decode(data)
-        return seq, StepStatus(status), value, attempts, provider
+        return seq, _STATUS[status], self.decode(status, data), attempts, provider
+
+    def row(self, path: str) -> Row | None:
+        """The journaled outcome of ``path`` a resume reuses, not decoded; None if none."""
+        if self.loader is None:
+            return None
+        self._load_under(path)
+        return self.restored.get(path)
+
+    def rows_under(self, prefix: str) -> Mapping[str, Row]:
+        """Every journaled outcome a resume may reuse, with those below ``prefix`` loaded."""
+        if self.loader is None:
+            return {}
+        if prefix:
+            self._load_under(prefix)
+        return self.restored
+
+    def decode(self, status: str, data: Any) -> Any:
+        return SKIPPED if status == "skipped" and data is None else self.codec.decode(data)
+
+
+_ENCODED = object()
+_STATUS = {s.value: s for s in StepStatus}
+
+
+class JournaledRecord(StepRecord):
+    """A step's record read back from the journal; its result is decoded when first read
+    (a resume needs only the results that steps still to run, or the return, read)."""
+
+    __slots__ = ("_data", "_durable")
+
+    def __init__(self, step: Step, row: Row, durable: Durable) -> None:
+        # Every slot but ``result``, which the property fills in when first read.
+        self.name, self.kind, self.start, self.status = step.name, step.kind, None, _STATUS[row[1]]
+        self.attempts, self.provider, self.duration = row[3], row[4], 0.0
+        self.error = self.fallback = self.undo_error = None
+        self.children = ()
+        self._durable = durable
+        self._data = row[2]
+
+    @property
+    def result(self) -> Any:
+        data = self._data
+        if data is not _ENCODED:
+            _RESULT.__set__(self, self._durable.decode(self.status.value, data))
+            self._data = _ENCODED
+        return _RESULT.__get__(self, StepRecord)
+
+    @result.setter
+    def result(self, value: Any) -> None:
+        _RESULT.__set__(self, value)
+        self._data = _ENCODED
+
+
+_RESULT: Any = StepRecord.__dict__["result"]  # the slot the property stands in front of
 
 
 # -- fingerprints ---------------------------------------------------------------------------

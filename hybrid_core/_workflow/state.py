@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 from .._core.context import ExecutionContext
 from ..exceptions import Cancelled, DeadlineExceeded, Halt, StepFailed, WorkflowError
 from ..exceptions import describe_error as describe
-from .durable import encode
+from .durable import JournaledRecord, encode
 from .outcome import RunResult, RunStatus, StepRecord, StepStatus
 from .refs import SKIPPED, resolve
 from .rollback import arollback, settle
@@ -150,26 +150,39 @@ class RunState:
         return done
 
     def _restore(self, jr: Durable) -> list[int]:
-        """Take over what the journal says completed (a resume from the journal)."""
+        """Take over what the journal says completed (a resume from the journal).
+
+        Only the results something will read are decoded: those of the steps the return
+        reads, of the dependencies of steps still to run, and of undoable steps and what
+        they read (a rollback passes them on); the others when first asked for.
+        """
         found = []
-        prefix, steps = self.prefix, self.steps
+        prefix, steps, records = self.prefix, self.steps, self.records
+        rows = jr.rows_under(prefix)
         for i, step in enumerate(steps):
-            got = jr.take(prefix + step.name)
-            if got is None:
-                continue
-            seq, status, value, attempts, provider = got
-            rec = StepRecord(step.name, step.kind, None, status)
-            rec.result, rec.attempts, rec.provider, rec.duration = value, attempts, provider, 0.0
-            self.records[i] = rec
-            self.values[i] = value
-            found.append((seq, i))
+            row = rows.get(prefix + step.name)
+            if row is not None:
+                records[i] = JournaledRecord(step, row, jr)
+                found.append((row[0], i))
         found.sort()
         done = [i for _, i in found]
         self.completed.extend(done)
+        plan, values = self.plan, self.values
+        needed = set(plan.return_steps)
+        for i, rec in enumerate(records):
+            if rec is None:
+                needed.update(plan.deps[i])
+            elif steps[i].undoable:
+                needed.add(i)
+                needed.update(plan.deps[i])
+        for i in needed:
+            rec = records[i]
+            if rec is not None:
+                values[i] = rec.result
         for i in done:
-            if steps[i].undoable and self.values[i] is not SKIPPED:
+            if steps[i].undoable and values[i] is not SKIPPED:
                 with contextlib.suppress(Exception):  # what it read is all done: it resolves
-                    self.undo_args[i] = resolve(self.args[i], self.values, self.inputs)
+                    self.undo_args[i] = resolve(self.args[i], values, self.inputs)
         return done
 
     def jstart(self, i: int, rec: StepRecord, attempt: int) -> bool:
