@@ -91,9 +91,10 @@ DURABLE_NOTES = {
     "`invoke` per run, a new `thread_id` each run) compiled with a `SqliteSaver` "
     "(langgraph-checkpoint-sqlite {langgraph-checkpoint-sqlite}) on a file opened with "
     "`sqlite3.connect(path, check_same_thread=False)`; the saver writes a checkpoint per "
-    "step. SQLite as it left it: journal mode {journal_mode}, synchronous={synchronous} "
-    '(SQLite {sqlite}). `durability="sync"` writes each checkpoint before the next step '
-    'starts, LangGraph\'s default `"async"` while the next step runs.',
+    "step ({per_run} checkpoints per run). SQLite as it left it: journal mode "
+    "{journal_mode}, synchronous={synchronous} (SQLite {sqlite}). "
+    '`durability="sync"` writes each checkpoint before the next step starts, LangGraph\'s '
+    'default `"async"` while the next step runs.',
     "dbos": "DBOS: a `@DBOS.workflow()` calling a `@DBOS.step()` once per step, configured "
     "with only a name, a SQLite system database file and log level WARNING (no Postgres, "
     "Conductor or OTLP export), launched before any timing; each run is one workflow call "
