@@ -24,12 +24,15 @@ from .exceptions import (
     ContextError,
     CycleError,
     DeadlineExceeded,
+    DefinitionChangedError,
     DefinitionProblem,
     DuplicateProviderError,
     EngineError,
     EngineTimeout,
     Halt,
     HybridCoreError,
+    JournalCodecError,
+    JournalError,
     PayloadError,
     PluginError,
     PluginHookError,
@@ -38,12 +41,14 @@ from .exceptions import (
     RegistryError,
     ResourceError,
     RoutingError,
+    RunOwnedError,
     StepError,
     StepFailed,
     StepTimeout,
     SystemStateError,
     UndoFailed,
     UnknownCapabilityError,
+    UnknownRunError,
     UnknownStrategyError,
     WorkflowCancelled,
     WorkflowDefinitionError,
@@ -64,12 +69,20 @@ if TYPE_CHECKING:
         parallel_step,
         workflow_provider,
     )
-    from ._config.load import Config, ExecutorConfig, PluginsConfig, find_config, load_config
+    from ._config.load import (
+        Config,
+        ExecutorConfig,
+        PluginsConfig,
+        RunsConfig,
+        find_config,
+        load_config,
+    )
     from ._core.context import CancelToken, ExecutionContext, SharedState
     from ._core.records import Engine, Provider, ProviderKind
     from ._core.registry import Compatibility, Registry
     from ._core.resources import Pool, ResourcePools
     from ._execution.executor import Call, Executor, LocalExecutor
+    from ._journal import Codec, Journal, JsonCodec, PickleCodec
     from ._plugins.manager import PluginRecord
     from ._routing.decision import Decision
     from ._routing.policy import RoutingPolicy
@@ -110,6 +123,11 @@ if TYPE_CHECKING:
 # Public name -> the private module that defines it, imported on first access.
 _LAZY: dict[str, str] = {
     "Call": "_execution.executor",
+    "Codec": "_journal",
+    "Journal": "_journal",
+    "JsonCodec": "_journal",
+    "PickleCodec": "_journal",
+    "RunsConfig": "_config.load",
     "CancelToken": "_core.context",
     "Compatibility": "_core.registry",
     "Config": "_config.load",
@@ -184,6 +202,7 @@ __all__ = [
     "CancelToken",
     "Cancelled",
     "CapabilityNameError",
+    "Codec",
     "Compatibility",
     "Config",
     "ConfigError",
@@ -194,6 +213,7 @@ __all__ = [
     "CycleError",
     "DeadlineExceeded",
     "Decision",
+    "DefinitionChangedError",
     "DefinitionProblem",
     "DuplicateProviderError",
     "EVENTS",
@@ -211,12 +231,17 @@ __all__ = [
     "Hybrid",
     "HybridCoreError",
     "InMemorySink",
+    "Journal",
+    "JournalCodecError",
+    "JournalError",
+    "JsonCodec",
     "JsonlSink",
     "LeastLoadedStrategy",
     "LocalExecutor",
     "LoguruSink",
     "PayloadError",
     "PerformanceStrategy",
+    "PickleCodec",
     "PluginError",
     "PluginHookError",
     "PluginLoadError",
@@ -241,8 +266,10 @@ __all__ = [
     "RoutingError",
     "RoutingPolicy",
     "RoutingStrategy",
+    "RunOwnedError",
     "RunResult",
     "RunStatus",
+    "RunsConfig",
     "SKIPPED",
     "Served",
     "SharedState",
@@ -262,6 +289,7 @@ __all__ = [
     "TraceError",
     "UndoFailed",
     "UnknownCapabilityError",
+    "UnknownRunError",
     "UnknownStrategyError",
     "Workflow",
     "WorkflowCancelled",

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -26,19 +28,64 @@ from ._core.resources import ResourcePools
 from ._core.util import close_matches
 from ._execution.executor import Executor
 from ._execution.worker_main import check_not_importing_main
+from ._journal import Journal
 from ._plugins.assembly import Assembly, Unresolved, workflow_entry
 from ._plugins.manager import PluginManager, Selection
 from ._routing.router import Decision, Router, RoutingPolicy
 from ._routing.strategies import RoutingStrategy
 from ._telemetry.bus import Sink, TelemetryBus
 from ._workflow import RunResult, Workflow, aresume_workflow, arun_workflow
-from .exceptions import SystemStateError, UnknownStrategyError
+from ._workflow.durable import Durable, changed_steps, encode, fingerprints
+from .exceptions import (
+    DefinitionChangedError,
+    JournalError,
+    SystemStateError,
+    UnknownStrategyError,
+)
 
 __all__ = ["Hybrid"]
 
 T = TypeVar("T")
 
 _NEW, _STARTING, _RUNNING, _CLOSED = "new", "starting", "running", "closed"
+
+
+def new_run_id() -> str:
+    """A run id: sortable by time (UTC), then random (``20261202T021503-3f9a1c2b``)."""
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
+
+
+def _journal_from(
+    journal: Journal | str | os.PathLike[str] | bool | None, config: Config
+) -> Journal | None:
+    """The system's journal: the argument, else the configuration's ``[runs] path``."""
+    if journal is False:
+        return None
+    if isinstance(journal, Journal):
+        return journal
+    runs = config.runs
+    if journal is None or journal is True:
+        if not runs.enabled or runs.path is None:
+            return None
+        base = (
+            os.path.dirname(config.source)
+            if config.source and os.path.isfile(config.source)
+            else "."
+        )
+        journal = os.path.join(base, os.path.expanduser(runs.path))
+    if not isinstance(journal, (str, os.PathLike)):
+        raise TypeError(
+            f"journal must be a Journal, a path, False or None, not {type(journal).__name__}"
+        )
+    return Journal(
+        journal,
+        durability=runs.durability,
+        codec=runs.codec,
+        lease=runs.lease,
+        busy_timeout=runs.busy_timeout,
+        keep=runs.keep,
+        keep_days=runs.keep_days,
+    )
 
 
 def _resolve_config(
@@ -70,7 +117,9 @@ class Hybrid(Assembly):
     ``sinks`` are attached in addition to those the configuration asks for.
     ``resources`` (pool sizes) and ``routing`` (a :class:`RoutingPolicy`) override the
     configuration's ``[resources]`` and ``[routing]``. ``profile`` picks a
-    ``[profile.NAME]`` overlay of a file or mapping configuration.
+    ``[profile.NAME]`` overlay of a file or mapping configuration. ``journal`` (a
+    :class:`Journal` or a path; default: the configuration's ``[runs] path``, if any)
+    makes every run durable: see :meth:`arun` and :meth:`aresume`; ``False`` turns it off.
     """
 
     def __init__(
@@ -87,8 +136,11 @@ class Hybrid(Assembly):
         resources: Mapping[str, float] | None = None,
         routing: RoutingPolicy | None = None,
         profile: str | None = None,
+        journal: Journal | str | os.PathLike[str] | bool | None = None,
     ) -> None:
         self.config = _resolve_config(config, profile)
+        self.journal = _journal_from(journal, self.config)
+        self.run_meta: dict[str, Any] = {}
         pc = self.config.plugins
         self.strict = pc.strict if strict is None else strict
         self._selection = Selection.resolve(
@@ -180,6 +232,8 @@ class Hybrid(Assembly):
             if self._state in (_RUNNING, _STARTING):
                 await self._close()
             self._state = _CLOSED
+            if self.journal is not None:
+                self.journal.close()
         self._close_private_loop()
 
     def _close_private_loop(self) -> None:
@@ -340,9 +394,15 @@ class Hybrid(Assembly):
         """
         wf = self.workflow(workflow) if isinstance(workflow, str) else workflow
         defaults = self._defaults.get(id(wf), {})
+        given = {**defaults, **(inputs or {}), **more_inputs}
+        durable = None
+        if self.journal is not None and (context is None or context.parent is None):
+            # A nested call (a workflow serving a capability) is part of its caller's run.
+            run_id = context.run_id if context is not None else new_run_id()
+            durable = self._journal_run(self.journal, wf, given, run_id)
         return await arun_workflow(
             wf,
-            {**defaults, **(inputs or {}), **more_inputs},
+            given,
             executor=self.executor,
             telemetry=self.telemetry,
             context=context,
@@ -350,7 +410,25 @@ class Hybrid(Assembly):
             timeout=timeout,
             halt_grace=halt_grace,
             system=self,
+            journal=durable,
         )
+
+    def _journal_run(
+        self, journal: Journal, wf: Workflow, inputs: Mapping[str, Any], run_id: str
+    ) -> Durable:
+        wf.plan()  # a definition error is raised before anything is journaled
+        whole, prints = fingerprints(wf)
+        data = encode(journal.codec, dict(inputs), f"the inputs of workflow {wf.name!r}")
+        writer = journal.begin(
+            run_id,
+            workflow=wf.name,
+            fingerprint=whole,
+            step_prints=prints,
+            inputs=data,
+            total=len(wf.steps),
+            meta=self.run_meta,
+        )
+        return Durable(writer)
 
     def run(
         self,
@@ -362,15 +440,85 @@ class Hybrid(Assembly):
         """Synchronous twin of :meth:`arun` (works with or without a running loop)."""
         return self._sync(lambda: self.arun(workflow, inputs, **options))
 
-    async def aresume(self, result: RunResult, **options: Any) -> RunResult:
-        """Resume a halted or failed run: only the steps it did not complete run."""
-        return await aresume_workflow(
-            result, executor=self.executor, telemetry=self.telemetry, system=self, **options
+    async def aresume(
+        self,
+        run: RunResult | str,
+        /,
+        *,
+        workflow: Workflow | None = None,
+        force: bool = False,
+        **options: Any,
+    ) -> RunResult:
+        """Resume a run: only the steps it did not complete run.
+
+        ``run`` is a :class:`RunResult` (the run held in memory) or the id of a journaled
+        run. A journaled run is claimed (its lease; :class:`RunOwnedError` while another
+        live process holds it), its completed steps' results are read back and never run
+        again, map elements included; steps interrupted midway run again with the same
+        ``context.idempotency_key``. ``workflow`` is needed only when the run's workflow
+        is not registered by name. A definition that changed since the run was journaled
+        raises :class:`DefinitionChangedError` naming the steps, unless ``force``. A run
+        that had succeeded comes back as it was, nothing run; one that stopped while
+        rolling back finishes its rollback.
+        """
+        self._require_running()
+        if isinstance(run, RunResult):
+            return await aresume_workflow(
+                run, executor=self.executor, telemetry=self.telemetry, system=self, **options
+            )
+        journal = self.journal
+        if journal is None:
+            raise JournalError(
+                f"cannot resume run {run!r}: this system has no journal; pass journal= to "
+                "Hybrid() or set [runs] path"
+            )
+        row = journal.run(run)
+        if workflow is None:
+            try:
+                workflow = self.workflow(row.workflow)
+            except LookupError as exc:
+                raise JournalError(
+                    f"cannot resume run {run}: {exc}; pass workflow= to resume it"
+                ) from None
+        whole, prints = fingerprints(workflow)
+        if whole != row.fingerprint and not force:
+            changed = changed_steps(row.step_prints, prints)
+            shown = ", ".join(changed[:8]) + (
+                f" and {len(changed) - 8} more" if len(changed) > 8 else ""
+            )
+            raise DefinitionChangedError(
+                f"run {run}: workflow {row.workflow!r} changed since the run was journaled "
+                f"(steps: {shown or 'its inputs'}); resume with force=True (hybrid resume "
+                "--force) to reuse what completed anyway, or start a new run",
+                run_id=run,
+                steps=changed,
+            )
+        _, writer = journal.claim(run, fingerprint=whole, step_prints=prints)
+        outcomes, _ = journal.outcomes(run)
+        durable = Durable(writer, outcomes, rollback_only=row.status == "rolling_back")
+        if "inputs" in options:
+            raise TypeError("aresume(): a resumed run reuses its journaled inputs")
+        return await arun_workflow(
+            workflow,
+            row.inputs or {},
+            executor=self.executor,
+            telemetry=self.telemetry,
+            system=self,
+            journal=durable,
+            **options,
         )
 
-    def resume(self, result: RunResult, **options: Any) -> RunResult:
+    def resume(
+        self,
+        run: RunResult | str,
+        /,
+        *,
+        workflow: Workflow | None = None,
+        force: bool = False,
+        **options: Any,
+    ) -> RunResult:
         """Synchronous twin of :meth:`aresume`."""
-        return self._sync(lambda: self.aresume(result, **options))
+        return self._sync(lambda: self.aresume(run, workflow=workflow, force=force, **options))
 
     def plan(self, workflow: Workflow | str) -> ExecutionPlan:
         """Read a workflow before running it: levels, critical path, widest level, peak

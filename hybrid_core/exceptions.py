@@ -17,6 +17,11 @@ Every error the package raises on purpose derives from :class:`HybridCoreError`:
     │   └── Cancelled                         the context was cancelled
     ├── SystemStateError (RuntimeError)       the system was used before start or after close
     ├── Halt                                  a step asks to halt its run (a signal, not a failure)
+    ├── JournalError                          the run journal could not be used
+    │   ├── JournalCodecError (TypeError)     a value cannot be stored by the journal's codec
+    │   ├── UnknownRunError (LookupError)     no journaled run has that id
+    │   ├── RunOwnedError                     another live process owns the run (its lease)
+    │   └── DefinitionChangedError            the workflow changed since the run was journaled
     └── WorkflowError                         a workflow could not be defined or did not complete
         ├── WorkflowDefinitionError (ValueError) a workflow's definition has problems
         │   └── CycleError                    ... among them a dependency cycle
@@ -48,12 +53,15 @@ __all__ = [
     "ContextError",
     "CycleError",
     "DeadlineExceeded",
+    "DefinitionChangedError",
     "DefinitionProblem",
     "DuplicateProviderError",
     "EngineError",
     "EngineTimeout",
     "Halt",
     "HybridCoreError",
+    "JournalCodecError",
+    "JournalError",
     "PayloadError",
     "PluginError",
     "PluginHookError",
@@ -62,12 +70,14 @@ __all__ = [
     "RegistryError",
     "ResourceError",
     "RoutingError",
+    "RunOwnedError",
     "StepError",
     "StepFailed",
     "StepTimeout",
     "SystemStateError",
     "UndoFailed",
     "UnknownCapabilityError",
+    "UnknownRunError",
     "UnknownStrategyError",
     "WorkflowCancelled",
     "WorkflowDefinitionError",
@@ -326,6 +336,45 @@ class Halt(HybridCoreError):
     def __init__(self, reason: str = "") -> None:
         self.reason = reason
         super().__init__(f"halted: {reason}" if reason else "halted")
+
+
+class JournalError(HybridCoreError):
+    """The run journal could not be opened, read or written; the message says why and how."""
+
+
+class JournalCodecError(JournalError, TypeError):
+    """A step's result (or a run's inputs) cannot be stored by the journal's codec."""
+
+    def __init__(self, message: str, *, path: str = "", type_name: str = "") -> None:
+        self.path = path
+        self.type_name = type_name
+        super().__init__(message)
+
+
+class UnknownRunError(JournalError, LookupError):
+    """No run with this id is in the journal."""
+
+    def __init__(self, message: str, *, run_id: str = "") -> None:
+        self.run_id = run_id
+        super().__init__(message)
+
+
+class RunOwnedError(JournalError):
+    """Another process holds the run's lease; it is running (or resuming) the run."""
+
+    def __init__(self, message: str, *, run_id: str = "", owner: str = "") -> None:
+        self.run_id = run_id
+        self.owner = owner
+        super().__init__(message)
+
+
+class DefinitionChangedError(JournalError):
+    """The workflow's definition changed since the run was journaled; ``steps`` changed."""
+
+    def __init__(self, message: str, *, run_id: str = "", steps: Sequence[str] = ()) -> None:
+        self.run_id = run_id
+        self.steps = tuple(steps)
+        super().__init__(message)
 
 
 class WorkflowError(HybridCoreError):

@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("_config",),
     ("_bridge",),
     ("_workflow", "_routing", "_trace"),
+    ("_journal",),
     ("_telemetry",),
     ("_execution",),
     ("_core",),

@@ -26,6 +26,7 @@ from .._config.load import Config, find_config, load_config
 
 # The library disables its logger when this module first loads; -v enables it after.
 from .._core.log import logger
+from .._journal import Journal
 from .._plugins.manager import SLOW_IMPORT_SECONDS
 from .._system import Hybrid
 from .._telemetry.bus import Sink
@@ -186,9 +187,62 @@ def _config(opts: Options) -> Config:
     return Config()
 
 
-def _new_system(opts: Options, *, sinks: Sequence[Sink] = ()) -> Hybrid:
-    """The system the options describe, not started yet."""
-    return Hybrid(_config(opts), strict=opts.strict or None, sinks=sinks)
+def _new_system(
+    opts: Options,
+    *,
+    sinks: Sequence[Sink] = (),
+    journal: Journal | bool = False,
+    config: Config | None = None,
+) -> Hybrid:
+    """The system the options describe, not started yet (journaled only when asked)."""
+    config = _config(opts) if config is None else config
+    return Hybrid(config, strict=opts.strict or None, sinks=sinks, journal=journal)
+
+
+DEFAULT_JOURNAL = Path(".hybrid") / "runs.sqlite3"
+
+
+def journal_path(opts: Options, config: Config, given: Path | None) -> Path:
+    """Where the CLI journals runs: ``--journal``, else ``[runs] path``, else
+    ``.hybrid/runs.sqlite3`` beside the configuration file (or in the current folder)."""
+    if given is not None:
+        return given
+    used = config_path(opts)
+    base = used.resolve().parent if used is not None else Path.cwd()
+    if config.runs.path is not None:
+        return base / Path(config.runs.path).expanduser()
+    return base / DEFAULT_JOURNAL
+
+
+def open_journal(
+    opts: Options, given: Path | None, *, create: bool, config: Config | None = None
+) -> Journal:
+    """The journal the options point at; with ``create``, its folder is made if missing."""
+    config = _config(opts) if config is None else config
+    path = journal_path(opts, config, given)
+    if create and given is None and path.parent.name == ".hybrid" and not path.parent.exists():
+        try:
+            path.parent.mkdir()
+        except OSError as exc:
+            raise UsageFailure(
+                f"cannot create the run journal's folder {path.parent}: {exc.strerror}; "
+                "run from a writable folder, pass --journal FILE, or --no-journal"
+            ) from None
+    if not create and not path.exists():
+        raise UsageFailure(
+            f"no run journal at {path}: no run has been journaled here yet (hybrid run "
+            "journals each run; --journal FILE names another journal)"
+        )
+    runs = config.runs
+    return Journal(
+        path,
+        durability=runs.durability,
+        codec=runs.codec,
+        lease=runs.lease,
+        busy_timeout=runs.busy_timeout,
+        keep=runs.keep,
+        keep_days=runs.keep_days,
+    )
 
 
 @contextmanager
@@ -232,6 +286,7 @@ class _Verbs(click.Group):
         "run": "run", "graph": "run", "plan": "run",
         "validate": "config", "config": "config",
         "trace": "trace", "explain": "trace",
+        "runs": "runs", "resume": "runs",
     }  # fmt: skip
 
     def list_commands(self, ctx: click.Context) -> list[str]:

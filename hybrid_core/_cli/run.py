@@ -24,7 +24,7 @@ import click
 
 from .._core.context import ExecutionContext
 from .._execution.executor import LocalExecutor
-from .._system import Hybrid
+from .._system import Hybrid, new_run_id
 from .._telemetry.bus import Event
 from .._telemetry.jsonl import JsonlSink
 from .._workflow import RunResult, RunStatus, Workflow
@@ -34,7 +34,9 @@ from .app import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
+    Options,
     UsageFailure,
+    _config,
     _emit_json,
     _new_system,
     _options,
@@ -42,6 +44,7 @@ from .app import (
     config_path,
     global_options,
     handle_errors,
+    open_journal,
     warn_about_plugins,
 )
 from .interrupt import Interrupts, exit_code
@@ -323,6 +326,9 @@ def _fallback(value: Any) -> Any:
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds, at most.")
 @click.option("--trace", "trace_file", type=click.Path(path_type=Path), metavar="FILE",
               help="Record the run's telemetry as JSON lines for 'hybrid trace'.")  # fmt: skip
+@click.option("--journal", "journal_file", type=click.Path(path_type=Path), metavar="FILE",
+              help="Journal the run here (default: .hybrid/runs.sqlite3).")  # fmt: skip
+@click.option("--no-journal", is_flag=True, help="Do not journal the run (it cannot be resumed).")
 @global_options
 @handle_errors
 def run(
@@ -332,8 +338,13 @@ def run(
     max_concurrency: int | None,
     timeout: float | None,
     trace_file: Path | None,
+    journal_file: Path | None,
+    no_journal: bool,
 ) -> None:
     """Run WORKFLOW and print its result; exit 1 when it fails.
+
+    Each run is journaled, so that 'hybrid resume RUN_ID' can finish it after a crash,
+    a kill or a halt without running again what completed ('hybrid runs' lists them).
 
     \b
     Examples:
@@ -345,14 +356,38 @@ def run(
     inputs = parse_inputs(pairs, input_file)
     sinks = [JsonlSink(str(trace_file))] if trace_file is not None else []
     used = config_path(opts)
-    system = _new_system(opts, sinks=sinks)
+    config = _config(opts)
+    journal = None
+    if not no_journal and config.runs.enabled:
+        journal = open_journal(opts, journal_file, create=True, config=config)
+    system = _new_system(opts, sinks=sinks, journal=journal or False, config=config)
+    system.run_meta.update(_run_meta(opts, workflow, used))
+    run_id = new_run_id()
     if not opts.quiet:
         # Which file decided what this run calls, said before anything runs.
         click.echo(_using(used), err=True)
-    outcome = asyncio.run(_arun(system, workflow, inputs, opts.json, max_concurrency, timeout))
+    outcome = asyncio.run(
+        _arun(system, workflow, inputs, opts.json, max_concurrency, timeout, run_id=run_id)
+    )
+    _finish(system, outcome, used, opts)
+
+
+def _run_meta(opts: Options, spec: str, used: Path | None) -> dict[str, Any]:
+    """What 'hybrid resume' needs to rebuild the system: the workflow as named, the config."""
+    return {
+        "spec": spec,
+        "config": _shown(used),
+        "profile": opts.profile,
+        "cwd": os.getcwd(),
+    }
+
+
+def _finish(system: Hybrid, outcome: _Outcome, used: Path | None, opts: Options) -> NoReturn:
+    """Report a run (or a resumed one) and exit with its code."""
     if outcome.interrupts.signum is not None:
-        _interrupted(outcome, json_output=opts.json)
-    assert outcome.result is not None
+        _interrupted(outcome, json_output=opts.json, hint=_resume_hint(system, outcome.result))
+    if outcome.result is None:  # pragma: no cover - _arun raises instead
+        raise UsageFailure(f"workflow {outcome.workflow!r} did not run")
     result = outcome.result
     fault = _callers_fault(result) or _configuration_fault(outcome)
     if fault is not None:
@@ -363,7 +398,10 @@ def run(
         warn_about_plugins(system, system.problems[outcome.open_problems :])
         click.echo(f"error: {fault}", err=True)
         sys.exit(EXIT_USAGE)
-    _report(result, outcome.fallbacks, used, json_output=opts.json, quiet=opts.quiet)
+    _report(
+        result, outcome.fallbacks, used, json_output=opts.json, quiet=opts.quiet,
+        hint=_resume_hint(system, result),
+    )  # fmt: skip
     for problem in system.problems[: outcome.open_problems]:
         click.echo(f"warning: configuration: {problem}", err=True)
     _note_fallbacks(outcome.fallbacks)
@@ -420,10 +458,15 @@ async def _arun(
     json_output: bool,
     max_concurrency: int | None,
     timeout: float | None,
+    *,
+    run_id: str | None = None,
+    resume: str | None = None,
+    force_resume: bool = False,
 ) -> _Outcome:
-    """Start ``system``, run the workflow ``spec`` names, close; a signal stops it early."""
+    """Start ``system``, run the workflow ``spec`` names (or resume the journaled run
+    ``resume``), close; a signal stops it early."""
     main = asyncio.current_task()
-    context = ExecutionContext.root(name=spec)
+    context = ExecutionContext.root(name=spec, run_id=resume or run_id)
 
     def stop(name: str) -> None:
         if outcome.started:
@@ -448,10 +491,16 @@ async def _arun(
                     system.telemetry.attach(progress)
                 try:
                     outcome.started = True
-                    outcome.result = await system.arun(
-                        wf, inputs, context=context, max_concurrency=max_concurrency,
-                        timeout=timeout,
-                    )  # fmt: skip
+                    if resume is not None:
+                        outcome.result = await system.aresume(
+                            resume, workflow=wf, force=force_resume, context=context,
+                            max_concurrency=max_concurrency, timeout=timeout,
+                        )  # fmt: skip
+                    else:
+                        outcome.result = await system.arun(
+                            wf, inputs, context=context, max_concurrency=max_concurrency,
+                            timeout=timeout,
+                        )  # fmt: skip
                 finally:
                     if progress is not None:
                         system.telemetry.detach(progress)
@@ -469,7 +518,7 @@ async def _arun(
     return outcome
 
 
-def _interrupted(outcome: _Outcome, *, json_output: bool) -> NoReturn:
+def _interrupted(outcome: _Outcome, *, json_output: bool, hint: str = "") -> NoReturn:
     """One line on stderr (and the partial result with --json), then the signal's code."""
     what = f"workflow {outcome.workflow!r}"
     result = outcome.result
@@ -487,7 +536,7 @@ def _interrupted(outcome: _Outcome, *, json_output: bool) -> NoReturn:
     abandoned = _abandoned(outcome)
     if abandoned:
         line += f"; {abandoned} blocking call(s) still running in threads were abandoned"
-    click.echo(line, err=True)
+    click.echo(line + hint, err=True)
     _exit(exit_code(outcome.interrupts.signum or 2), abandoned)
 
 
@@ -511,6 +560,13 @@ def _using(path: Path | None) -> str:
     if path is None:
         return "no configuration file; using the defaults"
     return f"using configuration {path.resolve()}"
+
+
+def _resume_hint(system: Hybrid, result: RunResult | None) -> str:
+    """``; 'hybrid resume ID' ...`` for a journaled run that did not succeed, else ''."""
+    if system.journal is None or result is None or result.ok:
+        return ""
+    return f"; 'hybrid resume {result.run_id}' runs what did not complete"
 
 
 def _shown(path: Path | None) -> str | None:
@@ -563,6 +619,7 @@ def _report(
     *,
     json_output: bool,
     quiet: bool,
+    hint: str = "",
 ) -> None:
     if json_output:
         _emit_json({**run_to_dict(result, fallbacks), "config": _shown(used)})
@@ -574,7 +631,7 @@ def _report(
         failed = [n for n, r in result.steps.items() if r.status.value == "failed"]
         where = f" at step {failed[0]!r}" if failed else ""
         click.echo(f"error: workflow {result.name!r} {result.status.value}{where}: "
-                   f"{describe_error(result.error)}", err=True)  # fmt: skip
+                   f"{describe_error(result.error)}{hint}", err=True)  # fmt: skip
 
 
 @click.command()

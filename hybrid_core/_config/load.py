@@ -48,6 +48,24 @@ class ExecutorConfig:
 
 
 @attrs.frozen
+class RunsConfig:
+    """``[runs]``: the run journal (where, how durable, which codec, how long kept).
+
+    ``path`` is relative to the configuration file's folder; None means the CLI's default
+    (``.hybrid/runs.sqlite3`` beside the configuration) and no journal for a host.
+    """
+
+    enabled: bool = True
+    path: str | None = None
+    durability: str = "process"
+    codec: str = "json"
+    lease: float = 30.0
+    busy_timeout: float = 5.0
+    keep: int | None = 200
+    keep_days: float | None = 30.0
+
+
+@attrs.frozen
 class EngineOverride:
     """``[engines.NAME]``: adjust an engine a plugin provides, or leave it out."""
 
@@ -69,6 +87,7 @@ class Config:
     resources: Mapping[str, float] = _EMPTY
     engines: Mapping[str, EngineOverride] = _EMPTY
     workflows: Mapping[str, Any] = _EMPTY
+    runs: RunsConfig = attrs.field(factory=RunsConfig)
     source: str | None = None
     composed: Composed | None = attrs.field(default=None, repr=False, eq=False)
 
@@ -165,7 +184,16 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
-_SECTIONS = ("plugins", "executor", "telemetry", "routing", "resources", "engines", "workflows")
+_SECTIONS = (
+    "plugins",
+    "executor",
+    "telemetry",
+    "routing",
+    "resources",
+    "engines",
+    "workflows",
+    "runs",
+)
 
 
 def config_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>") -> Config:
@@ -182,6 +210,7 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>") -
     resources = _resources(check, check.table(data, "resources"))
     engines = _engines(check, check.table(data, "engines"))
     workflows = check.table(data, "workflows")  # built and checked when the system starts
+    runs = _runs(check, check.table(data, "runs"))
     if check.problems:
         raise ConfigError(check.problems)
     return Config(
@@ -192,6 +221,7 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>") -
         resources=resources,
         engines=engines,
         workflows=MappingProxyType(dict(workflows)),
+        runs=runs,
         source=source,
     )
 
@@ -222,6 +252,65 @@ def _executor(check: _Checker, data: Mapping[str, Any]) -> ExecutorConfig:
         max_threads=check.count(data, "max_threads", "executor.max_threads"),
         max_processes=check.count(data, "max_processes", "executor.max_processes"),
         close_grace=grace,
+    )
+
+
+_DURABILITY = ("process", "power", "off")
+_RUNS_KEYS = (
+    "enabled",
+    "path",
+    "durability",
+    "codec",
+    "lease",
+    "busy_timeout",
+    "keep",
+    "keep_days",
+)
+
+
+def _runs(check: _Checker, data: Mapping[str, Any]) -> RunsConfig:
+    check.unknown_keys(data, "runs", _RUNS_KEYS)
+    default = RunsConfig()
+    path = data.get("path")
+    if path is not None and (not isinstance(path, str) or not path.strip()):
+        check.problem("runs.path", f"must be a file path, not {_kind(path)}")
+        path = None
+    durability = data.get("durability", default.durability)
+    if durability not in _DURABILITY:
+        check.problem(
+            "runs.durability",
+            f"must be one of {', '.join(map(repr, _DURABILITY))}, not {_kind(durability)}"
+            + (_did_you_mean(durability, _DURABILITY) if isinstance(durability, str) else ""),
+        )
+        durability = default.durability
+    codec = data.get("codec", default.codec)
+    if not isinstance(codec, str) or not codec:
+        check.problem("runs.codec", f"must be a codec name such as 'json', not {_kind(codec)}")
+        codec = default.codec
+    seconds = {}
+    for key in ("lease", "busy_timeout"):
+        given = data.get(key, getattr(default, key))
+        number = _finite(given)
+        if number is None or number <= 0:
+            shown = given if number is not None else _kind(given)
+            check.problem(f"runs.{key}", f"must be a number of seconds > 0, not {shown}")
+            number = getattr(default, key)
+        seconds[key] = number
+    keep_days = data.get("keep_days", default.keep_days)
+    days = _finite(keep_days)
+    if days is None or days < 0:
+        shown = keep_days if days is not None else _kind(keep_days)
+        check.problem("runs.keep_days", f"must be a number of days >= 0, not {shown}")
+        days = default.keep_days
+    keep = check.count(data, "keep", "runs.keep") if "keep" in data else default.keep
+    return RunsConfig(
+        enabled=check.boolean(data, "enabled", "runs.enabled", True),
+        path=path,
+        durability=durability,
+        codec=codec,
+        keep=keep,
+        keep_days=days,
+        **seconds,
     )
 
 

@@ -181,6 +181,8 @@ class ExecutionContext:
 
     Build a root with :meth:`root`, nest with :meth:`child`. ``deadline`` is a
     ``time.monotonic()`` instant or ``None``. ``state`` is shared by the whole tree.
+    ``path`` is the structural path of the step the context was made for
+    (``files[3]/parse``; empty outside a step), inherited by the contexts below it.
     """
 
     run_id: str
@@ -195,6 +197,7 @@ class ExecutionContext:
     started_at: float
     started_monotonic: float
     name: str = ""
+    path: str = ""
 
     @classmethod
     def root(
@@ -245,11 +248,13 @@ class ExecutionContext:
         run_id: str | None = None,
         timeout: float | None = None,
         metadata: Mapping[str, str] | None = None,
+        path: str | None = None,
     ) -> ExecutionContext:
         """Return a context for nested work: same trace and state, a new span.
 
         A child's deadline is never later than its parent's; ``timeout`` can only shorten it.
-        ``run_id`` defaults to the parent's (nested steps belong to the same run).
+        ``run_id`` defaults to the parent's (nested steps belong to the same run), ``path``
+        to the parent's.
         """
         now = time.monotonic()
         deadline = self.deadline
@@ -271,7 +276,17 @@ class ExecutionContext:
             started_at=time.time(),
             started_monotonic=now,
             name=name,
+            path=self.path if path is None else path,
         )
+
+    @property
+    def idempotency_key(self) -> str:
+        """``run_id/path``: the same for every attempt of a step, across resumes too.
+
+        A step with side effects passes it on (as an ``Idempotency-Key`` header, a unique
+        column, ...) so that an attempt that runs again after a crash is recognised.
+        """
+        return f"{self.run_id}/{self.path}" if self.path else self.run_id
 
     @property
     def parent_span_id(self) -> str | None:

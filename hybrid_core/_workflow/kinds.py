@@ -49,11 +49,13 @@ async def run_nested(
     *,
     context: ExecutionContext | None = None,
     slot: int = 0,
+    path: str = "",
 ) -> Any:
     """Run a nested workflow for ``call`` and return its value (or raise its failure).
 
     ``keep`` receives the nested run's result, even when the enclosing run cancels it
-    midway; ``slot`` says which of the previous attempt's children it resumes.
+    midway; ``slot`` says which of the previous attempt's children it resumes; ``path``
+    is the prefix of its steps' structural paths (default: the step's path and ``/``).
     """
     try:
         result = await call.runtime.arun(
@@ -61,6 +63,7 @@ async def run_nested(
             inputs,
             context=context or call.context,
             resume=_previous(call, slot, workflow),
+            path=path or f"{call.path}/",
         )
     except asyncio.CancelledError as stop:
         so_far = getattr(stop, "run_result", None)
@@ -224,23 +227,36 @@ class _Map:
         children: list[RunResult | None],
     ) -> Any:
         label = f"{self.name}[{idx}]"
+        path = f"{call.path}[{idx}]"
+        journal = call.runtime.journal
+        done = journal.take(path) if journal is not None else None
+        restored = done is not None
+        if done is not None and self.workflow is None:
+            return done[2]
+        # An element run from the journal still goes through its nested run, where every
+        # step is taken from the journal (nothing is called), so that a rollback finds it.
         try:
             if self.workflow is None:
-                return await self._call_fn(call, item, extra)
-            assert self.item is not None
-            keep = (
-                partial(children.__setitem__, idx)
-                if self.keep_runs
-                else partial(_keep_unfinished, children, idx)
-            )
-            return await run_nested(
-                call,
-                self.workflow,
-                {**extra, self.item: item},
-                keep,
-                context=call.context.child(name=label),
-                slot=idx,
-            )
+                value = await self._call_fn(call, item, extra)
+            else:
+                assert self.item is not None
+                keep = (
+                    partial(children.__setitem__, idx)
+                    if self.keep_runs
+                    else partial(_keep_unfinished, children, idx)
+                )
+                value = await run_nested(
+                    call,
+                    self.workflow,
+                    {**extra, self.item: item},
+                    keep,
+                    context=call.context.child(name=label, path=path),
+                    slot=idx,
+                    path=f"{path}/",
+                )
+            if journal is not None and not restored:
+                journal.element(path, value)
+            return value
         except Halt:
             raise
         except Exception as exc:
@@ -328,6 +344,47 @@ def map_step(
     )
 
 
+async def restored_children(
+    step: Step,
+    arguments: Mapping[str, Any] | None,
+    runtime: Any,
+    context: ExecutionContext,
+    path: str,
+) -> list[RunResult]:
+    """The nested runs of a step a resume took from the journal, rebuilt for a rollback.
+
+    Each nested workflow runs again under its journaled path, where every step it had
+    completed is taken from the journal, so nothing is called: what comes back holds the
+    records and the completion order that undoing them needs.
+    """
+    journal = runtime.journal
+    if journal is None or arguments is None:
+        return []
+    kind = step.invoke
+    nested: list[tuple[Workflow, Mapping[str, Any], str]] = []
+    if isinstance(kind, _Compose):
+        nested.append((kind.workflow, arguments, f"{path}/"))
+    elif isinstance(kind, _Map) and kind.workflow is not None and kind.item is not None:
+        extra = dict(arguments)
+        items = extra.pop(OVER)
+        if items is not SKIPPED:
+            for idx, item in enumerate(items):
+                nested.append((kind.workflow, {**extra, kind.item: item}, f"{path}[{idx}]/"))
+    elif isinstance(kind, _Switch):
+        for wf in step.nested:
+            prefix = f"{path}:{wf.name}/"
+            if any(p.startswith(prefix) for p in journal.restored):
+                nested.append((wf, {n: arguments[n] for n in wf.inputs if n in arguments}, prefix))
+    # A cancelled context: a step the journal does not hold (undone before a crash) must
+    # not run now; the rebuilt run starts nothing and rolls back what it took over.
+    quiet = context.child(name=step.name)
+    quiet.cancel(f"rebuilding the nested runs of step {path!r} to roll them back")
+    runs = []
+    for wf, inputs, prefix in nested:
+        runs.append(await runtime.arun(wf, inputs, context=quiet, path=prefix))
+    return runs
+
+
 def _keep_unfinished(children: list[RunResult | None], idx: int, result: RunResult) -> None:
     if result.status is not RunStatus.SUCCEEDED:
         children[idx] = result
@@ -379,7 +436,13 @@ class _Switch:
             )
         if branch.workflow is not None:
             inputs = {n: args[n] for n in branch.workflow.inputs}
-            return await run_nested(call, branch.workflow, inputs, call.children.append)
+            return await run_nested(
+                call,
+                branch.workflow,
+                inputs,
+                call.children.append,
+                path=f"{call.path}:{branch.workflow.name}/",
+            )
         assert branch.fn is not None and branch.signature is not None
         value = branch.fn(**branch.signature.pick(args))
         return await value if branch.signature.is_async else value

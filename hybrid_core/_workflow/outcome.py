@@ -151,6 +151,7 @@ class RunResult:
 
     __slots__ = (
         "_completed",
+        "_path",
         "_plan",
         "_records",
         "_undo_args",
@@ -193,6 +194,7 @@ class RunResult:
         self.undo_errors: list[UndoFailed] = []
         self._completed: list[int] = []
         self._undo_args: dict[int, Mapping[str, Any]] = {}
+        self._path = ""  # the structural path prefix of its steps in a journaled run
 
     @property
     def name(self) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import UndoFailed, describe_error
+from .kinds import restored_children
 from .outcome import RunResult, StepRecord, StepStatus
 from .signature import Signature, call_hook
 from .step import Runtime, Step
@@ -57,12 +58,20 @@ def settle(
 
 
 def hook_offer(
-    sig: Signature, context: ExecutionContext, step: Step, arguments: Any, **extra: Any
+    sig: Signature,
+    context: ExecutionContext,
+    step: Step,
+    arguments: Any,
+    path: str = "",
+    **extra: Any,
 ) -> dict[str, Any]:
-    """The keywords a compensate or undo hook may ask for; a context only when it does."""
+    """The keywords a compensate or undo hook may ask for; a context only when it does.
+
+    The context carries the step's structural ``path`` (its idempotency key's tail).
+    """
     offered = {"arguments": arguments, "step": step.name, **extra}
     if sig.declares("context"):
-        offered["context"] = context.child(name=step.name)
+        offered["context"] = context.child(name=step.name, path=path or step.name)
     return offered
 
 
@@ -73,15 +82,22 @@ async def _undo_one(
     runtime: Runtime,
     context: ExecutionContext,
     workflow: str,
+    workflow_path: str = "",
 ) -> UndoFailed | None:
     """Undo one step: its nested runs first (newest first), then its own ``undo``."""
     nested: list[UndoFailed] = []
-    for child in reversed(record.children):
+    children: tuple[RunResult | None, ...] = record.children
+    if not children and step.nested and record.start is None:
+        # Taken from the journal by a resume: its nested runs are rebuilt from there.
+        path = f"{workflow_path}{step.name}"
+        children = tuple(await restored_children(step, arguments, runtime, context, path))
+    for child in reversed(children):
         if child is not None:
             nested += await arollback(child, runtime, context, None)
     try:
         if step.undo is not None and step.undo_signature is not None:
-            offered = hook_offer(step.undo_signature, context, step, arguments)
+            path = f"{workflow_path}{step.name}"
+            offered = hook_offer(step.undo_signature, context, step, arguments, path)
             executor = runtime.executor if step.blocking else None
             await call_hook(
                 step.undo, step.undo_signature, record.result, offered, executor=executor
@@ -111,7 +127,9 @@ async def arollback(
             continue
         started = time.monotonic()
         arguments = result._undo_args.get(i)
-        error = await _undo_one(step, record, arguments, runtime, context, result.name)
+        error = await _undo_one(
+            step, record, arguments, runtime, context, result.name, result._path
+        )
         if error is None:
             record.status = StepStatus.UNDONE
         else:
@@ -119,6 +137,12 @@ async def arollback(
             record.undo_error = error
             errors.append(error)
         took = time.monotonic() - started
+        jr = getattr(runtime, "journal", None)
+        if jr is not None:
+            try:
+                jr.undo(result._path + record.name, record, took)
+            except Exception as exc:  # noqa: BLE001 - the other undos still run; reported
+                jr.failed = jr.failed or exc
         settle(context, record, runtime.telemetry, on_step, "step.undo", took)
     result.undo_errors.extend(errors)
     return errors

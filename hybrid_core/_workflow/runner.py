@@ -17,9 +17,10 @@ from typing import Any, cast
 from .._core.context import ExecutionContext
 from .._execution.executor import Call, Executor
 from .._telemetry.bus import TelemetryBus
-from ..exceptions import Halt, StepTimeout, describe_error
+from ..exceptions import Halt, StepTimeout, WorkflowError, describe_error
 from .definition import Workflow
-from .outcome import RunResult, StepRecord, StepStatus
+from .durable import Durable
+from .outcome import RunResult, RunStatus, StepRecord, StepStatus
 from .policy import ContinueWith, RetryStep
 from .refs import resolve
 from .rollback import OnStep, hook_offer
@@ -40,7 +41,15 @@ _NO_TELEMETRY = TelemetryBus()
 class Runner:
     """What the runs of one call share, and lend to steps that run nested workflows."""
 
-    __slots__ = ("executor", "halt_grace", "max_concurrency", "on_step", "system", "telemetry")
+    __slots__ = (
+        "executor",
+        "halt_grace",
+        "journal",
+        "max_concurrency",
+        "on_step",
+        "system",
+        "telemetry",
+    )
 
     def __init__(
         self,
@@ -51,7 +60,9 @@ class Runner:
         halt_grace: float = 5.0,
         system: Any = None,
         on_step: OnStep | None = None,
+        journal: Durable | None = None,
     ) -> None:
+        self.journal = journal
         self.executor = executor
         self.telemetry = telemetry
         self.max_concurrency = max_concurrency
@@ -66,10 +77,14 @@ class Runner:
         *,
         context: ExecutionContext,
         resume: RunResult | None = None,
+        path: str = "",
     ) -> RunResult:
-        """Run ``workflow`` under a child of ``context`` (the run's own, which it may cancel)."""
+        """Run ``workflow`` under a child of ``context`` (the run's own, which it may cancel).
+
+        ``path`` prefixes its steps' structural paths (``files[3]/``) in the journal.
+        """
         ctx = context.child(name=workflow.name)
-        return await _Run(workflow, inputs, ctx, self, resume).arun()
+        return await _Run(workflow, inputs, ctx, self, resume, path).arun()
 
 
 class _TimeoutGuard:
@@ -111,6 +126,11 @@ class _Run(RunState):
             )
         self.t0 = time.monotonic()
         external = False
+        jr = self.jr if not self.prefix else None
+        if jr is not None:
+            jr.start(self._journal_failed)
+            if jr.rollback_only:
+                self._finish_rollback()
         self.arm()
         try:
             if not self.stopping:
@@ -126,6 +146,18 @@ class _Run(RunState):
             stop.run_result = result  # type: ignore[attr-defined]
             raise stop
         return result
+
+    def _journal_failed(self, error: BaseException) -> None:
+        self.abort(RunStatus.FAILED, error)
+
+    def _finish_rollback(self) -> None:
+        """Resume a run that stopped while rolling back: finish the rollback, run nothing."""
+        self.status = RunStatus.FAILED
+        self.error = WorkflowError(
+            f"workflow {self.name!r} had failed and was rolling back when its process "
+            "stopped; the resume finished the rollback"
+        )
+        self.stopping = True
 
     async def _wait(self) -> bool:
         """Wait until no worker runs; True when the awaiting task itself was cancelled."""
@@ -149,6 +181,7 @@ class _Run(RunState):
         steps, args, values, inputs = self.steps, self.args, self.values, self.inputs
         records, completed, undo_args = self.records, self.completed, self.undo_args
         telemetry, on_step, sched_done = self.telemetry, self.on_step, self.sched.done
+        jr = self.jr
         monotonic, t0 = time.monotonic, self.t0
         try:
             if self.stopping:  # spawned, then the run halted before this task got to run
@@ -172,6 +205,8 @@ class _Run(RunState):
                 try:
                     while True:
                         attempt += 1
+                        if jr is not None and not self.jstart(i, rec, attempt):
+                            return
                         try:
                             if mode == FAST_ASYNC:
                                 value = await step.target(**kwargs)
@@ -200,7 +235,7 @@ class _Run(RunState):
                 completed.append(i)
                 if step.undoable:
                     undo_args[i] = kwargs
-                if on_step is not None or telemetry.enabled:
+                if on_step is not None or telemetry.enabled or jr is not None:
                     self.settle_record(rec)
                 if self.stopping:
                     return
@@ -249,9 +284,12 @@ class _Run(RunState):
         self, i: int, step: Step, rec: StepRecord, kwargs: dict[str, Any], attempt: int
     ) -> Any:
         if step.invoke is not None:
-            context = self.ctx.child(name=step.name, timeout=step.timeout)
+            path = self.prefix + step.name
+            context = self.ctx.child(name=step.name, timeout=step.timeout, path=path)
             previous = self.previous[i] if self.previous is not None and attempt == 1 else None
-            call = StepCall(step, kwargs, context, attempt, self.runtime, previous=previous)
+            call = StepCall(
+                step, kwargs, context, attempt, self.runtime, previous=previous, path=path
+            )
             try:
                 return await step.invoke(call)
             finally:
@@ -259,7 +297,9 @@ class _Run(RunState):
                 if call.children:
                     rec.children = tuple(call.children)
         if step.wants_context:
-            context = self.ctx.child(name=step.name, timeout=step.timeout)
+            context = self.ctx.child(
+                name=step.name, timeout=step.timeout, path=self.prefix + step.name
+            )
             kwargs = {**kwargs, "context": context}
         if step.blocking:
             return await self.runtime.executor.asubmit(
@@ -319,7 +359,7 @@ class _Run(RunState):
         """Ask the step's compensation what to do about a failure that would stand."""
         assert step.compensate is not None and step.compensate_signature is not None
         sig = step.compensate_signature
-        offered = hook_offer(sig, self.ctx, step, kwargs, attempt=attempt)
+        offered = hook_offer(sig, self.ctx, step, kwargs, self.prefix + step.name, attempt=attempt)
         executor = self.runtime.executor if step.blocking else None
         try:
             decision = await call_hook(step.compensate, sig, error, offered, executor=executor)
@@ -379,6 +419,7 @@ async def arun_workflow(
     halt_grace: float = 5.0,
     system: Any = None,
     on_step: OnStep | None = None,
+    journal: Durable | None = None,
 ) -> RunResult:
     """Run ``workflow`` with ``inputs``; return its RunResult, whatever the outcome.
 
@@ -389,7 +430,8 @@ async def arun_workflow(
     run too. ``resume`` (an earlier result of this workflow) runs only the steps it did not
     complete, with its inputs. After a halt, running steps get ``halt_grace`` seconds to
     finish before they are cancelled. ``system`` is lent to steps that need the registry
-    or the router; ``on_step(context, record)`` hears every settled step (for a journal).
+    or the router; ``on_step(context, record)`` hears every settled step. ``journal``
+    records the run (and, when it holds a journaled run's outcomes, resumes it).
     Raises WorkflowDefinitionError or WorkflowInputError before anything runs.
     """
     check_options(max_concurrency=max_concurrency, timeout=timeout, halt_grace=halt_grace)
@@ -402,9 +444,12 @@ async def arun_workflow(
         inputs = resume.inputs
     if context is None:
         run_id = resume.run_id if resume is not None else None
+        if journal is not None:
+            run_id = journal.run_id
         ctx = ExecutionContext.root(name=workflow.name, timeout=timeout, run_id=run_id)
     else:
-        ctx = context.child(name=workflow.name, timeout=timeout)
+        run_id = journal.run_id if journal is not None else None
+        ctx = context.child(name=workflow.name, timeout=timeout, run_id=run_id)
     runner = Runner(
         executor,
         telemetry if telemetry is not None else _NO_TELEMETRY,
@@ -412,6 +457,7 @@ async def arun_workflow(
         halt_grace=halt_grace,
         system=system,
         on_step=on_step,
+        journal=journal,
     )
     return await _Run(workflow, dict(inputs or {}), ctx, runner, resume).arun()
 

@@ -17,13 +17,15 @@ from typing import TYPE_CHECKING, Any, cast
 from .._core.context import ExecutionContext
 from ..exceptions import Cancelled, DeadlineExceeded, Halt, StepFailed, WorkflowError
 from ..exceptions import describe_error as describe
+from .durable import encode
 from .outcome import RunResult, RunStatus, StepRecord, StepStatus
-from .refs import SKIPPED
+from .refs import SKIPPED, resolve
 from .rollback import arollback, settle
 from .validation import check_inputs
 
 if TYPE_CHECKING:
     from .definition import Workflow
+    from .durable import Durable
     from .runner import Runner
     from .step import Step
 
@@ -42,11 +44,14 @@ class RunState:
         "error",
         "halt_reason",
         "inputs",
+        "jr",
+        "jseq",
         "limit",
         "loop",
         "name",
         "on_step",
         "plan",
+        "prefix",
         "previous",
         "ready",
         "records",
@@ -75,6 +80,7 @@ class RunState:
         context: ExecutionContext,
         runtime: Runner,
         resume: RunResult | None,
+        prefix: str = "",
     ) -> None:
         plan = self.plan = workflow.plan()
         check_inputs(workflow, inputs)
@@ -92,7 +98,14 @@ class RunState:
         self.completed: list[int] = []
         self.undo_args: dict[int, Mapping[str, Any]] = {}
         self.previous: list[StepRecord | None] | None = None
-        done = self._adopt(resume) if resume is not None else ()
+        self.prefix = prefix
+        self.jr = jr = runtime.journal
+        self.jseq: list[int] = [0] * len(plan) if jr is not None else []
+        done: Sequence[int] = ()
+        if resume is not None:
+            done = self._adopt(resume)
+        elif jr is not None and jr.restored:
+            done = self._restore(jr)
         self.sched = plan.scheduler(done)
         self.limit = runtime.max_concurrency or sys.maxsize
         self.ready: deque[int] = deque()
@@ -135,6 +148,44 @@ class RunState:
                 if j in resume._undo_args:
                     self.undo_args[i] = resume._undo_args[j]
         return done
+
+    def _restore(self, jr: Durable) -> list[int]:
+        """Take over what the journal says completed (a resume from the journal)."""
+        found = []
+        prefix, steps = self.prefix, self.steps
+        for i, step in enumerate(steps):
+            got = jr.take(prefix + step.name)
+            if got is None:
+                continue
+            seq, status, value, attempts, provider = got
+            rec = StepRecord(step.name, step.kind, None, status)
+            rec.result, rec.attempts, rec.provider, rec.duration = value, attempts, provider, 0.0
+            self.records[i] = rec
+            self.values[i] = value
+            found.append((seq, i))
+        found.sort()
+        done = [i for _, i in found]
+        self.completed.extend(done)
+        for i in done:
+            if steps[i].undoable and self.values[i] is not SKIPPED:
+                with contextlib.suppress(Exception):  # what it read is all done: it resolves
+                    self.undo_args[i] = resolve(self.args[i], self.values, self.inputs)
+        return done
+
+    def jstart(self, i: int, rec: StepRecord, attempt: int) -> bool:
+        """Journal that attempt ``attempt`` of step ``i`` starts; False if the journal failed."""
+        jr = self.jr
+        assert jr is not None
+        jseq = self.jseq
+        need = 0
+        for d in self.plan.deps[i]:
+            need = max(need, jseq[d])
+        try:
+            jr.intent(self.prefix + self.steps[i].name, attempt, need)
+        except Exception as exc:  # noqa: BLE001 - the step fails with the journal's error
+            self.fail(i, rec, exc, attempt - 1)
+            return False
+        return True
 
     # -- workers --------------------------------------------------------------------------
 
@@ -252,6 +303,12 @@ class RunState:
     def settle_record(self, rec: StepRecord, event: str = "step.stop") -> None:
         """Report a step's final status (to ``on_step`` and telemetry): the one point."""
         try:
+            jr = self.jr
+            if jr is not None:
+                seq = jr.outcome(self.prefix + rec.name, rec)
+                i = self.plan.index.get(rec.name)
+                if i is not None:
+                    self.jseq[i] = seq
             settle(self.ctx, rec, self.telemetry, self.on_step, event)
         except Exception as exc:  # noqa: BLE001 - reported as the run's error
             # A journal that cannot record a step must not let the run go on unrecorded.
@@ -339,11 +396,33 @@ class RunState:
         result.halt_reason = self.halt_reason
         result._completed = self.completed
         result._undo_args = self.undo_args
+        result._path = self.prefix
+        top = self.jr if self.jr is not None and not self.prefix else None
         if status is RunStatus.FAILED or status is RunStatus.CANCELLED:
+            if top is not None:
+                self._journal_status(top, "rolling_back", None)
             await arollback(result, self.runtime, self.ctx, self.on_step)
         result.duration = time.monotonic() - self.t0
+        if top is not None:
+            self._journal_status(top, status.value, result)
+            top.stop()
         self._report(result)
         return result
+
+    def _journal_status(self, jr: Durable, status: str, result: RunResult | None) -> None:
+        """Record the run's status; a journal failure becomes the run's error (if it had none)."""
+        data = None
+        error = describe(self.error) if self.error is not None else None
+        try:
+            if result is not None and result.status is RunStatus.SUCCEEDED:
+                data = encode(jr.codec, result.value, f"the return value of {self.name!r}")
+            jr.writer.set_status(status, result=data, error=error)
+        except Exception as exc:  # noqa: BLE001 - reported, never lost
+            jr.failed = jr.failed or exc
+            if result is not None and result.error is None:
+                result.status, result.error = RunStatus.FAILED, exc
+            elif self.error is None:
+                self.status, self.error = RunStatus.FAILED, exc
 
     def _all_records(self) -> list[StepRecord]:
         records = self.records

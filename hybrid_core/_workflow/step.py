@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .._execution.executor import Executor
     from .._telemetry.bus import TelemetryBus
     from .definition import Workflow
+    from .durable import Durable
     from .outcome import RunResult, StepRecord
 
 __all__ = ["Runtime", "Step", "StepCall"]
@@ -42,6 +43,7 @@ class Runtime(Protocol):
     executor: Executor
     telemetry: TelemetryBus
     system: Any
+    journal: Durable | None
 
     async def arun(
         self,
@@ -50,8 +52,12 @@ class Runtime(Protocol):
         *,
         context: ExecutionContext,
         resume: RunResult | None = None,
+        path: str = "",
     ) -> RunResult:
-        """Run a nested workflow with the same executor, telemetry and options."""
+        """Run a nested workflow with the same executor, telemetry and options.
+
+        ``path`` is the structural path of its steps' parent (``files[3]/``) in a journal.
+        """
 
 
 class StepCall:
@@ -61,7 +67,8 @@ class StepCall:
     ``previous`` is the step's record from the run being resumed, on the first attempt of
     a resumed step. ``invoke`` may set ``provider`` (what served the step), ``fallback``
     (why that was not the preferred provider) and append the runs of nested workflows to
-    ``children``; all land in the step's record.
+    ``children``; all land in the step's record. ``path`` is the step's structural path
+    in the run (``files[3]/parse``), what a journal keys it by.
     """
 
     __slots__ = (
@@ -70,6 +77,7 @@ class StepCall:
         "children",
         "context",
         "fallback",
+        "path",
         "previous",
         "provider",
         "runtime",
@@ -85,7 +93,9 @@ class StepCall:
         runtime: Runtime,
         *,
         previous: StepRecord | None = None,
+        path: str = "",
     ) -> None:
+        self.path = path or step.name
         self.step = step
         self.arguments = arguments
         self.context = context

@@ -1,0 +1,244 @@
+"""Between a run and its journal: what the runner writes, what a resume reads back.
+
+A :class:`Durable` belongs to one top-level run and is shared by its nested runs (each
+knows its own path prefix). It turns step records into journal rows (results through the
+codec, checked the moment a step completes), commits them in groups (before a step starts
+whose dependencies are not yet committed, at the end of the loop's turn, at the end of the
+run), renews the run's lease, and on a resume hands each step the outcome it had.
+
+Paths are structural: ``name`` for a top-level step, ``name/inner`` inside a composed
+workflow, ``name[3]/inner`` inside element 3 of a map, ``name:branch/inner`` inside a
+switch's branch. Concurrency never changes a path, so it never changes what a resume does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .._journal import Codec, JsonCodec, RunWriter
+from ..exceptions import JournalCodecError, describe_error
+from .outcome import StepRecord, StepStatus
+from .refs import SKIPPED
+
+if TYPE_CHECKING:
+    from .definition import Workflow
+    from .step import Step
+
+__all__ = ["Durable", "changed_steps", "encode", "fingerprints"]
+
+
+def encode(codec: Codec, value: Any, what: str) -> str | bytes:
+    """Encode ``value``; a refusal names ``what`` it is (``step 'parse''s result``)."""
+    try:
+        if isinstance(codec, JsonCodec):
+            return codec._encode_at(value, what)
+        return codec.encode(value)
+    except JournalCodecError as exc:
+        if isinstance(codec, JsonCodec):
+            raise
+        raise JournalCodecError(f"{what}: {exc}", type_name=exc.type_name) from None
+    except Exception as exc:
+        raise JournalCodecError(
+            f"{what} could not be encoded by codec {codec.name!r}: {describe_error(exc)}",
+            type_name=type(value).__qualname__,
+        ) from exc
+
+
+class Durable:
+    """One journaled run's writer, restore data and commit policy."""
+
+    __slots__ = (
+        "codec",
+        "failed",
+        "loop",
+        "on_error",
+        "restored",
+        "rollback_only",
+        "scheduled",
+        "timer",
+        "writer",
+    )
+
+    def __init__(
+        self,
+        writer: RunWriter,
+        restored: Mapping[str, tuple[int, str, Any, int, str | None]] | None = None,
+        *,
+        rollback_only: bool = False,
+    ) -> None:
+        self.writer = writer
+        self.codec = writer.codec
+        self.restored = dict(restored or {})
+        self.rollback_only = rollback_only
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.scheduled = False
+        self.timer: asyncio.TimerHandle | None = None
+        self.failed: BaseException | None = None
+        self.on_error: Callable[[BaseException], None] | None = None
+
+    @property
+    def run_id(self) -> str:
+        return self.writer.run_id
+
+    # -- the run's lifetime ---------------------------------------------------------------
+
+    def start(self, on_error: Callable[[BaseException], None]) -> None:
+        """Called as the top-level run starts: commits at the loop's turns, lease renewal."""
+        self.loop = asyncio.get_running_loop()
+        self.on_error = on_error
+        self._arm()
+
+    def _arm(self) -> None:
+        assert self.loop is not None
+        self.timer = self.loop.call_later(self.writer.journal.lease / 3, self._renew)
+
+    def _renew(self) -> None:
+        self.writer.renew_at = 0.0  # due now
+        self._flush_now()
+        if self.failed is None:
+            self._arm()
+
+    def stop(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.loop = None
+
+    def _flush_now(self) -> None:
+        self.scheduled = False
+        if self.failed is not None:
+            return
+        try:
+            self.writer.flush()
+        except Exception as exc:  # noqa: BLE001 - the run fails with it
+            self.failed = exc
+            if self.on_error is not None:
+                self.on_error(exc)
+
+    def _later(self) -> None:
+        if not self.scheduled and self.loop is not None:
+            self.scheduled = True
+            self.loop.call_soon(self._flush_now)
+
+    def flush(self) -> None:
+        """Commit now; raises what the journal raised (the caller fails the run with it)."""
+        if self.failed is not None:
+            raise self.failed
+        self.writer.flush()
+
+    # -- rows -----------------------------------------------------------------------------
+
+    def intent(self, path: str, attempt: int, need: int) -> None:
+        """Attempt ``attempt`` of ``path`` starts; commit first what it depends on."""
+        writer = self.writer
+        writer.add(path, "intent", attempt)
+        if writer.durable < need:
+            self.flush()
+        else:
+            self._later()
+
+    def outcome(self, path: str, rec: StepRecord) -> int:
+        """Buffer a step's final status (its result through the codec); the row's number."""
+        status = rec.status
+        value = None
+        error = None
+        if status.done:
+            if rec.result is not SKIPPED:
+                value = encode(self.codec, rec.result, f"the result of step {path!r}")
+        elif rec.error is not None:
+            error = describe_error(rec.error)
+        seq = self.writer.add(
+            path, "outcome", rec.attempts, status.value, rec.provider, value, error, rec.duration
+        )
+        self._later()
+        return seq
+
+    def element(self, path: str, value: Any) -> None:
+        """A map element's result (its own row, so a resume skips the element)."""
+        data = encode(self.codec, value, f"the result of {path!r}")
+        self.writer.add(path, "outcome", 1, "succeeded", None, data)
+        self._later()
+
+    def undo(self, path: str, rec: StepRecord, took: float) -> None:
+        """A rollback undid (or failed to undo) a step: committed before anything else."""
+        error = describe_error(rec.undo_error) if rec.undo_error is not None else None
+        self.writer.add(path, "undo", rec.attempts, rec.status.value, None, None, error, took)
+        self.flush()
+
+    # -- resume ---------------------------------------------------------------------------
+
+    def take(self, path: str) -> tuple[int, StepStatus, Any, int, str | None] | None:
+        """The journaled outcome of ``path`` a resume reuses, decoded; None if it has none."""
+        found = self.restored.get(path)
+        if found is None:
+            return None
+        seq, status, data, attempts, provider = found
+        value = SKIPPED if status == "skipped" and data is None else self.codec.decode(data)
+        return seq, StepStatus(status), value, attempts, provider
+
+
+# -- fingerprints ---------------------------------------------------------------------------
+
+
+def _code_of(fn: Any) -> str:
+    target = getattr(fn, "__func__", fn)
+    target = getattr(target, "__wrapped__", target)
+    qual = getattr(target, "__qualname__", type(target).__qualname__)
+    name = f"{getattr(target, '__module__', '?')}.{qual}"
+    code = getattr(target, "__code__", None)
+    if code is None:
+        return name
+    digest = hashlib.blake2b(code.co_code, digest_size=8)
+    digest.update(repr(code.co_names).encode())
+    digest.update(
+        repr([c for c in code.co_consts if isinstance(c, (str, int, float, bytes))]).encode()
+    )
+    return f"{name}#{digest.hexdigest()}"
+
+
+def _step_print(step: Step) -> str:
+    parts = [
+        step.kind,
+        step.label,
+        _code_of(step.target) if step.target is not None else "",
+        repr(sorted((k, repr(v)) for k, v in step.arguments.items())),
+        repr(step.wait_for),
+        repr(step.retry),
+        repr(step.timeout),
+        *(_code_of(h) if h is not None else "-" for h in (step.where, step.compensate, step.undo)),
+    ]
+    return hashlib.blake2b("\x00".join(parts).encode(), digest_size=8).hexdigest()
+
+
+def _walk(workflow: Workflow, prefix: str, seen: tuple[int, ...]) -> Iterator[tuple[str, str]]:
+    if id(workflow) in seen:
+        return
+    seen = (*seen, id(workflow))
+    for step in workflow.steps:
+        path = prefix + step.name
+        yield path, _step_print(step)
+        for nested in step.nested:
+            if step.kind == "map":
+                inner = f"{path}[*]/"
+            elif step.kind == "switch":
+                inner = f"{path}:{nested.name}/"
+            else:
+                inner = f"{path}/"
+            yield from _walk(nested, inner, seen)
+
+
+def fingerprints(workflow: Workflow) -> tuple[str, dict[str, str]]:
+    """A digest of the whole definition, and one per step path (``[*]`` for elements)."""
+    prints = dict(_walk(workflow, "", ()))
+    whole = hashlib.blake2b(json.dumps(prints, sort_keys=True).encode(), digest_size=12)
+    whole.update(repr(tuple(workflow.inputs)).encode())
+    return whole.hexdigest(), prints
+
+
+def changed_steps(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
+    """The step paths whose definition differs (added, removed or changed), sorted."""
+    return sorted(p for p in {*old, *new} if old.get(p) != new.get(p))

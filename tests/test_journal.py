@@ -1,0 +1,382 @@
+"""The run journal: codecs, resume from the journal, bad files, locks, leases, full disks.
+
+Real SQLite files, real subprocesses and signals; nothing of SQLite or the OS is mocked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import json
+import resource
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import attrs
+import pytest
+from clitools import hybrid_env, hybrid_executable, run_hybrid
+
+import hybrid_core as hc
+from hybrid_core._journal import JsonCodec
+
+HERE = Path(__file__).resolve().parent
+
+
+@attrs.frozen
+class Finding:
+    path: str
+    line: int
+    tags: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass
+class Totals:
+    files: int
+    seconds: float
+
+
+class Level(enum.Enum):
+    LOW = 1
+    HIGH = 2
+
+
+class Pair(NamedTuple):
+    a: int
+    b: str
+
+
+def test_json_codec_gives_back_what_went_in() -> None:
+    codec = JsonCodec()
+    value = {
+        "tuple": (1, (2, 3)),
+        "bytes": b"\x00\xff",
+        "when": dt.datetime(2026, 12, 2, 1, 2, 3, tzinfo=dt.timezone.utc),
+        "day": dt.date(2026, 12, 2),
+        "dec": Decimal("1.10"),
+        "path": Path("/a/b"),
+        "set": {1, 2},
+        "int keys": {1: "one", (2, 3): "pair"},
+        "$dollar": "not an envelope",
+        "record": Finding("a.py", 3, ("x",)),
+        "dc": Totals(3, 0.5),
+        "enum": Level.HIGH,
+        "nt": Pair(1, "x"),
+        "skipped": hc.SKIPPED,
+        "nan": float("inf"),
+    }
+    back = codec.decode(codec.encode(value))
+    assert back == value
+    assert type(back["tuple"]) is tuple and type(back["record"]) is Finding
+    assert back["skipped"] is hc.SKIPPED and type(back["nt"]) is Pair
+
+
+def test_a_result_the_codec_cannot_store_fails_the_step_when_it_completes(
+    tmp_path: Path,
+) -> None:
+    calls = []
+
+    def opens() -> Any:
+        calls.append(1)
+        return {"conn": [socket.socket()]}
+
+    wf = hc.Workflow("sockets")
+    wf.step("opens", opens)
+    wf.step("after", lambda x: calls.append(2), x=hc.result("opens"))
+    with hc.Hybrid(entry_points=False, journal=tmp_path / "j.sqlite3") as system:
+        result = system.run(wf)
+    result.steps["opens"].result["conn"][0].close()
+    assert result.status is hc.RunStatus.FAILED
+    message = str(result.error)
+    assert "step 'opens'" in message and "socket.socket" in message
+    assert "codec = 'pickle'" in message and "['conn'][0]" in message
+    assert calls == [1]  # the step after it never ran
+
+
+def test_pickle_codec_is_opt_in_and_stores_more(tmp_path: Path) -> None:
+    wf = hc.Workflow("sets")
+    wf.step("make", lambda: frozenset({Finding("a", 1)}))
+    journal = hc.Journal(tmp_path / "j.sqlite3", codec="pickle")
+    with hc.Hybrid(entry_points=False, journal=journal) as system:
+        result = system.run(wf)
+        assert result.ok
+        rows = journal.steps(result.run_id, values=True)
+    assert [r.value for r in rows if r.kind == "outcome"] == [frozenset({Finding("a", 1)})]
+
+
+def _halting_flow(seen: list[str]) -> hc.Workflow:
+    def first(context: hc.ExecutionContext) -> int:
+        seen.append(f"first {context.idempotency_key}")
+        return 1
+
+    def second(x: int, context: hc.ExecutionContext) -> int:
+        seen.append(f"second {context.idempotency_key}")
+        if len(seen) == 2:
+            raise hc.Halt("wait for approval")
+        return x + 1
+
+    wf = hc.Workflow("approve")
+    wf.step("first", first)
+    wf.step("second", second, x=hc.result("first"))
+    wf.returns(hc.result("second"))
+    return wf
+
+
+def test_resume_by_id_runs_only_what_did_not_complete_with_stable_keys(tmp_path: Path) -> None:
+    seen: list[str] = []
+    wf = _halting_flow(seen)
+    path = tmp_path / "j.sqlite3"
+    with hc.Hybrid(entry_points=False, journal=path) as system:
+        halted = system.run(wf)
+    assert halted.status is hc.RunStatus.HALTED
+    with hc.Hybrid(entry_points=False, journal=path) as system:  # a new system, as after a crash
+        again = system.resume(halted.run_id, workflow=wf)
+        assert again.ok and again.value == 2 and again.run_id == halted.run_id
+        twice = system.resume(halted.run_id, workflow=wf)  # it succeeded: nothing runs
+    assert twice.ok and twice.value == 2
+    assert [s.split()[0] for s in seen] == ["first", "second", "second"]
+    assert seen[1].split()[1] == seen[2].split()[1] == f"{halted.run_id}/second"
+
+
+def test_a_changed_definition_is_refused_by_step_unless_forced(tmp_path: Path) -> None:
+    seen: list[str] = []
+    path = tmp_path / "j.sqlite3"
+    with hc.Hybrid(entry_points=False, journal=path) as system:
+        halted = system.run(_halting_flow(seen))
+    changed = hc.Workflow("approve")
+    changed.step("first", lambda: 1)
+    changed.step("second", lambda x: x + 10, x=hc.result("first"))
+    changed.returns(hc.result("second"))
+    with hc.Hybrid(entry_points=False, journal=path) as system:
+        with pytest.raises(hc.DefinitionChangedError) as caught:
+            system.resume(halted.run_id, workflow=changed)
+        assert caught.value.steps == ("first", "second")
+        assert "force=True" in str(caught.value)
+        forced = system.resume(halted.run_id, workflow=changed, force=True)
+    assert forced.ok and forced.value == 11  # 'first' came from the journal
+
+
+def test_unknown_run_ids_get_a_did_you_mean(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    wf = hc.Workflow("one")
+    wf.step("a", lambda: 1)
+    with hc.Hybrid(entry_points=False, journal=path) as system:
+        run_id = system.run(wf).run_id
+        with pytest.raises(hc.UnknownRunError, match=f"did you mean {run_id}"):
+            system.resume(run_id[:6] + "zz", workflow=wf)
+
+
+def _one_step_run(journal: Any) -> hc.RunResult:
+    wf = hc.Workflow("one")
+    wf.step("a", lambda: 1)
+    with hc.Hybrid(entry_points=False, journal=journal) as system:
+        return system.run(wf)
+
+
+def test_journal_files_that_cannot_be_used_are_named_with_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(hc.JournalError, match="does not exist; create it"):
+        _one_step_run(tmp_path / "missing" / "j.sqlite3")
+    with pytest.raises(hc.JournalError, match="cannot be written here"):
+        _one_step_run("/proc/j.sqlite3")
+    text = tmp_path / "notes.sqlite3"
+    text.write_text("these are my notes, not a database\n" * 100)
+    with pytest.raises(hc.JournalError, match="not a hybrid_core journal"):
+        _one_step_run(text)
+    assert text.read_text().startswith("these are my notes")  # left as it was
+    newer = tmp_path / "newer.sqlite3"
+    sqlite3.connect(newer).execute("PRAGMA user_version = 99").connection.close()
+    with pytest.raises(hc.JournalError, match=r"newer hybrid_core \(schema 99"):
+        _one_step_run(newer)
+    other = tmp_path / "other.sqlite3"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE accounts (id INTEGER)")
+    con.commit()
+    con.close()
+    with pytest.raises(hc.JournalError, match="SQLite database of something else"):
+        _one_step_run(other)
+
+
+def test_a_lock_held_longer_than_busy_timeout_fails_the_run_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    _one_step_run(path)  # the schema exists
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sqlite3, sys, time\n"
+         f"con = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
+         "con.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(hc.JournalError, match="another process holds a write lock"):
+            _one_step_run(hc.Journal(path, busy_timeout=0.3))
+    finally:
+        holder.kill()
+        holder.wait()
+    check = sqlite3.connect(path)
+    assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    check.close()
+
+
+FLOW = """
+import asyncio, os, hybrid_core as hc
+
+async def slow(i: int) -> int:
+    await asyncio.sleep(float(os.environ.get("PAUSE", "0")))
+    return i
+
+wf = hc.Workflow("slowflow")
+wf.map("each", slow, over=hc.value(list(range(int(os.environ.get("N", "3"))))), concurrency=1)
+wf.returns(hc.result("each"))
+"""
+
+
+def _flow_dir(tmp_path: Path, runs: str = "") -> Path:
+    (tmp_path / "slowflow.py").write_text(FLOW)
+    (tmp_path / "hybrid.toml").write_text(f"[runs]\n{runs}\n")
+    (tmp_path / ".git").mkdir()
+    return tmp_path
+
+
+def _cli(folder: Path, *args: str, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*hybrid_executable(), *args],
+        cwd=folder,
+        env=hybrid_env({"PYTHONPATH": str(folder), **env}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _latest_run(folder: Path) -> str:
+    listed = run_hybrid("runs", "--json", cwd=folder)
+    assert listed.returncode == 0, listed.stderr
+    return str(json.loads(listed.stdout)["runs"][0]["id"])
+
+
+def _wait_for_run(folder: Path) -> str:
+    for _ in range(500):
+        if (folder / ".hybrid" / "runs.sqlite3").exists():
+            listed = run_hybrid("runs", "--json", cwd=folder)
+            if listed.returncode == 0 and json.loads(listed.stdout)["runs"]:
+                return str(json.loads(listed.stdout)["runs"][0]["id"])
+        time.sleep(0.05)
+    raise AssertionError("the run was never journaled")
+
+
+def test_exactly_one_process_owns_a_run_and_a_stalled_owner_loses_it(tmp_path: Path) -> None:
+    folder = _flow_dir(tmp_path, "lease = 1.5")
+    owner = _cli(folder, "run", "slowflow:wf", "-q", PAUSE="1.0", N="20")
+    try:
+        run_id = _wait_for_run(folder)
+        rival = run_hybrid("resume", run_id, cwd=folder, env={"PYTHONPATH": str(folder)})
+        assert rival.returncode == 2
+        assert f"run {run_id} is being run by" in rival.stderr
+        assert len(rival.stderr.strip().splitlines()) == 2  # "using ..." and the error
+        owner.send_signal(signal.SIGSTOP)  # alive, but no longer renewing its lease
+        time.sleep(2.5)
+        taken = run_hybrid(
+            "resume", run_id, "--json", cwd=folder, env={"PYTHONPATH": str(folder), "N": "20"}
+        )
+        assert taken.returncode == 0, taken.stderr
+        assert json.loads(taken.stdout)["value"] == list(range(20))
+    finally:
+        owner.send_signal(signal.SIGCONT)
+    _, err = owner.communicate(timeout=60)
+    assert owner.returncode == 1
+    assert "took over its lease" in err
+
+
+def test_a_dead_owner_on_this_host_does_not_block_a_resume(tmp_path: Path) -> None:
+    folder = _flow_dir(tmp_path, "lease = 600")
+    owner = _cli(folder, "run", "slowflow:wf", "-q", PAUSE="1.0", N="4")
+    run_id = _wait_for_run(folder)
+    owner.send_signal(signal.SIGKILL)
+    owner.wait()
+    resumed = run_hybrid("resume", run_id, "-q", cwd=folder, env={"PYTHONPATH": str(folder)})
+    assert resumed.returncode == 0, resumed.stderr
+
+
+def _fsize_limit(limit: int) -> Any:
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def test_a_full_disk_fails_the_run_with_one_line_and_a_consistent_journal(
+    tmp_path: Path,
+) -> None:
+    folder = _flow_dir(tmp_path)
+    first = run_hybrid("run", "slowflow:wf", "-q", cwd=folder, env={"PYTHONPATH": str(folder)})
+    assert first.returncode == 0, first.stderr
+    journal = folder / ".hybrid" / "runs.sqlite3"
+    # No file may grow past the journal's size and four pages more: the journal's
+    # write-ahead log fills up a few commits into the second run.
+    size = journal.stat().st_size + 4 * 4096
+    full = subprocess.run(
+        [*hybrid_executable(), "run", "slowflow:wf", "-q"],
+        cwd=folder,
+        env=hybrid_env({"PYTHONPATH": str(folder), "N": "400"}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=_fsize_limit(size),
+    )
+    assert full.returncode == 1, full.stderr
+    lines = full.stderr.strip().splitlines()
+    assert len(lines) == 1 and "a full disk" in lines[0], full.stderr
+    con = sqlite3.connect(journal)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert con.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 2
+    con.close()
+
+
+def test_cli_runs_show_prune_and_resume_of_a_succeeded_run(tmp_path: Path) -> None:
+    folder = _flow_dir(tmp_path, "keep = 1")
+    env = {"PYTHONPATH": str(folder)}
+    for _ in range(2):
+        done = run_hybrid("run", "slowflow:wf", "-q", cwd=folder, env=env)
+        assert done.returncode == 0, done.stderr
+    run_id = _latest_run(folder)
+    listed = run_hybrid("runs", cwd=folder)
+    assert listed.stdout.splitlines()[0].split() == [
+        "RUN", "WORKFLOW", "STATUS", "STARTED", "STEPS", "OWNER"
+    ]  # fmt: skip
+    assert f"{run_id}  slowflow  succeeded" in listed.stdout
+    shown = run_hybrid("runs", "show", run_id, cwd=folder)
+    assert "each[2]" in shown.stdout and "succeeded" in shown.stdout
+    again = run_hybrid("resume", run_id, cwd=folder, env=env)
+    assert again.returncode == 0
+    assert "had already succeeded; nothing to do" in again.stdout
+    assert "[\n  0,\n  1,\n  2\n]" in again.stdout
+    pruned = run_hybrid("runs", "prune", cwd=folder)
+    assert pruned.returncode == 0 and "pruned 1 run(s)" in pruned.stdout
+    assert json.loads(run_hybrid("runs", "--json", cwd=folder).stdout)["runs"][0]["id"] == run_id
+    missing = run_hybrid("resume", "nope", cwd=folder)
+    assert missing.returncode == 2
+    assert "no run 'nope' is in the journal" in missing.stderr
+    off = run_hybrid("run", "slowflow:wf", "-q", "--no-journal", cwd=folder, env=env)
+    assert off.returncode == 0
+    assert len(json.loads(run_hybrid("runs", "--json", cwd=folder).stdout)["runs"]) == 1
+
+
+def test_runs_config_is_checked_with_the_rest(tmp_path: Path) -> None:
+    (tmp_path / "hybrid.toml").write_text(
+        '[runs]\ndurability = "proces"\nlease = -1\nkeep_dyas = 3\nenabled = "no"\n'
+    )
+    checked = run_hybrid("validate", "--config", str(tmp_path / "hybrid.toml"))
+    assert checked.returncode == 2
+    err = checked.stderr
+    assert "runs.durability" in err and "did you mean 'process'" in err
+    assert "runs.lease" in err and "runs.keep_dyas" in err and "runs.enabled" in err
