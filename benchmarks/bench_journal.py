@@ -170,11 +170,6 @@ def size_of(workload: str) -> int:
     return LEAVES if workload == "fanout" else SIZE
 
 
-def journal_size(path: Path) -> int:
-    """Bytes in a journal file and its write-ahead log."""
-    return sum(p.stat().st_size for p in path.parent.glob(f"{path.name}*"))
-
-
 class Bench:
     """The in-process cases: the floors, and a started system per journal mode."""
 
@@ -215,13 +210,19 @@ class Bench:
         return run
 
     def checked(self, workload: str, key: str) -> Callable[[], Awaitable[Any]]:
-        """:meth:`runner`, after a warm-up run whose answer (and journal) is checked."""
-        run = self.runner(workload, key)
-        before = journal_size(self.path(key)) if key in self.journals else 0
-        _harness.check(workload, size_of(workload), self.loop.run_until_complete(run()))
-        if key in self.journals and journal_size(self.path(key)) <= before:
-            raise AssertionError(f"a {key!r} run wrote nothing to its journal")
-        return run
+        """:meth:`runner`, after a warm-up run whose answer is checked, and whose journal
+        entry too: the run succeeded there with every one of its steps done."""
+        wf = self.workflows[workload]
+        result = self.loop.run_until_complete(self.systems[key].arun(wf, x=1))
+        _harness.check(workload, size_of(workload), result.unwrap())
+        if key in self.journals:
+            row = self.journals[key].run(result.run_id)
+            if (row.status, row.done, row.total) != ("succeeded", SIZE, SIZE):
+                raise AssertionError(
+                    f"the {key!r} journal holds a {row.status} run, {row.done} of {row.total} "
+                    "steps done"
+                )
+        return self.runner(workload, key)
 
     def time(self, run: Callable[[], Awaitable[Any]], workload: str) -> float:
         gc.collect()
