@@ -28,7 +28,7 @@ from ._core.resources import ResourcePools
 from ._core.util import close_matches
 from ._execution.executor import Executor
 from ._execution.worker_main import check_not_importing_main
-from ._journal import Journal
+from ._journal import Codec, Journal
 from ._plugins.assembly import Assembly, Unresolved, workflow_entry
 from ._plugins.manager import PluginManager, Selection
 from ._routing.router import Decision, Router, RoutingPolicy
@@ -155,6 +155,7 @@ class Hybrid(Assembly):
         self.telemetry = TelemetryBus()
         self.strategies: dict[str, RoutingStrategy] = {}
         self.executors: dict[str, Executor] = {}
+        self.codecs: dict[str, Codec] = {}
         self.problems: list[str] = []
         self.unresolved: list[Unresolved] = []
         self._fatal = []
@@ -210,6 +211,7 @@ class Hybrid(Assembly):
                 self._note_load_failures()
                 self._attach_sinks()
                 self._check_executor()
+                self._check_codec()
                 self._make_router()
                 self._declare_workflows()
                 self._check_routed_capabilities()

@@ -17,6 +17,7 @@ from ._markers import hookspec
 if TYPE_CHECKING:
     from ._core.records import Engine
     from ._execution.executor import Executor
+    from ._journal.codec import Codec
     from ._routing.strategies import RoutingStrategy
     from ._system import Hybrid
     from ._telemetry.bus import Sink
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "hybrid_engines",
     "hybrid_executors",
+    "hybrid_journal_codecs",
     "hybrid_routing_strategies",
     "hybrid_shutdown",
     "hybrid_startup",
@@ -55,6 +57,15 @@ def hybrid_telemetry_sinks(settings: Mapping[str, Any]) -> Sequence[Sink]:
 @hookspec
 def hybrid_executors() -> Sequence[Executor]:
     """Return executors, objects with a ``name`` and ``asubmit``/``aclose`` methods."""
+
+
+@hookspec
+def hybrid_journal_codecs() -> Sequence[Codec]:
+    """Return run journal codecs, objects with a ``name`` and ``encode``/``decode`` methods.
+
+    ``[runs] codec = "NAME"`` chooses one; ``decode(encode(value))`` must give back an
+    equal value, and ``encode`` raises ``JournalCodecError`` for what it cannot store.
+    """
 
 
 @hookspec

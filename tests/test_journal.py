@@ -277,7 +277,9 @@ def test_exactly_one_process_owns_a_run_and_a_stalled_owner_loses_it(tmp_path: P
     owner = _cli(folder, "run", "slowflow:wf", "-q", PAUSE="1.0", N="20")
     try:
         run_id = _wait_for_run(folder)
-        rival = run_hybrid("resume", run_id, cwd=folder, env={"PYTHONPATH": str(folder)})
+        rival = run_hybrid(
+            "resume", run_id, cwd=folder, env={"PYTHONPATH": str(folder), "N": "20"}
+        )
         assert rival.returncode == 2
         assert f"run {run_id} is being run by" in rival.stderr
         assert len(rival.stderr.strip().splitlines()) == 2  # "using ..." and the error
@@ -301,7 +303,9 @@ def test_a_dead_owner_on_this_host_does_not_block_a_resume(tmp_path: Path) -> No
     run_id = _wait_for_run(folder)
     owner.send_signal(signal.SIGKILL)
     owner.wait()
-    resumed = run_hybrid("resume", run_id, "-q", cwd=folder, env={"PYTHONPATH": str(folder)})
+    resumed = run_hybrid(
+        "resume", run_id, "-q", cwd=folder, env={"PYTHONPATH": str(folder), "N": "4"}
+    )
     assert resumed.returncode == 0, resumed.stderr
 
 
@@ -380,3 +384,37 @@ def test_runs_config_is_checked_with_the_rest(tmp_path: Path) -> None:
     err = checked.stderr
     assert "runs.durability" in err and "did you mean 'process'" in err
     assert "runs.lease" in err and "runs.keep_dyas" in err and "runs.enabled" in err
+
+
+class _UpperCodec:
+    """A plugin's codec: JSON text, upper-cased keys would be lossy, so it just tags."""
+
+    name = "tagged"
+
+    def encode(self, value: Any) -> str:
+        return "tagged:" + json.dumps(value)
+
+    def decode(self, data: str | bytes) -> Any:
+        text = data.decode() if isinstance(data, bytes) else data
+        return json.loads(text.removeprefix("tagged:"))
+
+
+class _CodecPlugin:
+    @hc.hookimpl
+    def hybrid_journal_codecs(self) -> list[Any]:
+        return [_UpperCodec()]
+
+
+def test_a_plugin_supplies_a_codec_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    config = {"runs": {"path": str(path), "codec": "tagged"}}
+    wf = hc.Workflow("one")
+    wf.step("a", lambda: {"n": 1})
+    with hc.Hybrid(config, entry_points=False, plugins=[_CodecPlugin()]) as system:
+        result = system.run(wf)
+        assert result.ok
+    raw = sqlite3.connect(path).execute("SELECT value FROM events WHERE kind = 'outcome'")
+    assert raw.fetchone()[0] == 'tagged:{"n": 1}'
+    bad = {"runs": {"path": str(path), "codec": "taged"}}
+    with pytest.raises(hc.ConfigError, match="did you mean 'tagged'"):
+        hc.Hybrid(bad, entry_points=False, plugins=[_CodecPlugin()]).start()

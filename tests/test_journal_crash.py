@@ -162,7 +162,8 @@ def _one_kill(tmp: Path, k: int, point: tuple[int, float], fail: bool, ref: dict
         assert after[path] == 1, (k, point, phase, path, before, after)
     if status in ("running", "rolling_back"):
         for path in undone:
-            assert after[f"undo:{path}"] == 1, (k, point, phase, path, after)
+            if f"undo:{path}" in ref["bodies"]:  # a map step's undo is its elements' undos
+                assert after[f"undo:{path}"] == 1, (k, point, phase, path, after)
         if "flaky" in effect:
             assert after["compensate:flaky"] == 1, (k, point, after)
     for line, count in after.items():
@@ -186,6 +187,7 @@ def test_sigkill_at_many_points_then_resume(tmp_path: Path) -> None:
             pool.map(lambda p: _one_kill(tmp_path, p[0], p[1], p[2], refs[p[2]][0]), plan)
         )
     seen = Counter(phases)
+    print(f"kill points by phase: {dict(sorted(seen.items()))}")
     resumed = KILLS - seen["none"]
     assert resumed >= KILLS * 0.6, seen
     for phase in ("map", "compensate", "undo"):

@@ -121,6 +121,8 @@ def show(ctx: click.Context, run_id: str, journal_file: Path | None) -> None:
         journal.close()
     latest: dict[str, Any] = {}
     for s in steps:
+        if s.kind == "compensate":
+            continue
         if s.kind == "intent":
             latest.setdefault(s.path, s)
             if latest[s.path].kind == "intent":

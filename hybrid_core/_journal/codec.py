@@ -45,6 +45,7 @@ _PATHS = {
         pathlib.PureWindowsPath,
     )
 }
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per call
 _FIX = "return plain data (dicts, lists, str, numbers) or an attrs/dataclass record"
 
 
@@ -118,7 +119,9 @@ class JsonCodec:
 
     def _encode_at(self, value: Any, where: str) -> str:
         """Encode ``value``; a refusal calls it ``where`` (``the result of step 'parse'``)."""
-        return json.dumps(self._pack(value, where), separators=(",", ":"))
+        if type(value) in _PLAIN:
+            return _ENCODE(value)
+        return _ENCODE(self._pack(value, where))
 
     def decode(self, data: str | bytes) -> Any:
         return self._unpack(json.loads(data))

@@ -4,8 +4,9 @@ Two tables. ``runs`` holds one row per run: its workflow, a fingerprint of the w
 definition (and one per step, to say which steps changed), the encoded inputs, status,
 owner and lease, timestamps and, once it ended, its result or error. ``events`` holds
 what happened to each step, keyed by its structural path in the run
-(``files[37]/complexity``): an ``intent`` row when an attempt starts, an ``outcome`` row
-with its final status (and result, through the codec), ``undo`` rows for rollbacks. The
+(``files[37]/complexity``): an ``intent`` row when an attempt starts, a ``compensate``
+row with the decision of a compensation, an ``outcome`` row with its final status (and
+result, through the codec), ``undo`` rows for rollbacks. The
 schema version is ``PRAGMA user_version``; a file from a newer version is refused.
 
 One connection per :class:`Journal`; rows of a run are buffered by its :class:`RunWriter`
@@ -50,7 +51,8 @@ _ENDED = ("succeeded", "failed", "cancelled", "halted")
 
 _DDL = (
     """CREATE TABLE runs (
-        id TEXT PRIMARY KEY,
+        key INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
         workflow TEXT NOT NULL,
         fingerprint TEXT NOT NULL,
         step_prints TEXT NOT NULL,
@@ -68,9 +70,11 @@ _DDL = (
         error TEXT,
         meta TEXT NOT NULL DEFAULT '{}'
     )""",
+    # Clustered by run: a commit appends to one run's range of one b-tree (no second
+    # index to update), and a resume reads that range.
     """CREATE TABLE events (
-        seq INTEGER PRIMARY KEY,
-        run TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        run INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
         path TEXT NOT NULL,
         kind TEXT NOT NULL,
         attempt INTEGER NOT NULL,
@@ -79,14 +83,14 @@ _DDL = (
         value BLOB,
         error TEXT,
         at REAL NOT NULL,
-        duration REAL
-    )""",
-    "CREATE INDEX events_by_run ON events(run, seq)",
+        duration REAL,
+        PRIMARY KEY (run, seq)
+    ) WITHOUT ROWID""",
     "CREATE INDEX runs_by_start ON runs(started)",
 )
 _INSERT = (
-    "INSERT INTO events(run, path, kind, attempt, status, provider, value, error, at, duration)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO events(run, seq, path, kind, attempt, status, provider, value, error, at,"
+    " duration) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -223,39 +227,44 @@ class Journal:
         self.keep = keep
         self.keep_days = keep_days
         self._codecs = {**builtin_codecs(), **(codecs or {})}
-        self.codec = self._codec(codec)
+        if not isinstance(codec, str) and not isinstance(codec, Codec):
+            raise TypeError(
+                f"journal codec must be a name or an object with name, encode and decode, "
+                f"not {codec!r}"
+            )
+        self._codec: Codec | None = None if isinstance(codec, str) else codec
+        self.codec_name = codec if isinstance(codec, str) else codec.name
         self.owner = this_owner()
         self._con: sqlite3.Connection | None = None
         self._lock = threading.RLock()
 
-    def _codec(self, codec: str | Codec) -> Codec:
-        if not isinstance(codec, str):
-            if not isinstance(codec, Codec):
-                raise TypeError(
-                    f"journal codec must be a name or an object with name, encode and "
-                    f"decode, not {codec!r}"
-                )
-            return codec
-        make = self._codecs.get(codec)
-        if make is None:
-            known = ", ".join(map(repr, sorted(self._codecs)))
-            raise ValueError(f"no journal codec is named {codec!r} (known: {known})")
-        return make()
+    @property
+    def codec(self) -> Codec:
+        """The codec new runs are written with (``codec_name``)."""
+        if self._codec is None:
+            self._codec = self.codec_named(self.codec_name)
+        return self._codec
+
+    def add_codecs(self, codecs: Mapping[str, Codec]) -> None:
+        """Make more codecs known by name (those plugins provide)."""
+        for name, codec in codecs.items():
+            self._codecs.setdefault(name, lambda c=codec: c)  # type: ignore[misc]
 
     def codec_named(self, name: str) -> Codec:
-        """The codec a journaled run was written with (its name is in the run's row)."""
-        if name == self.codec.name:
-            return self.codec
+        """The codec named ``name`` (a run's row names the codec it was written with)."""
+        if self._codec is not None and name == self._codec.name:
+            return self._codec
         make = self._codecs.get(name)
         if make is None:
+            known = ", ".join(map(repr, sorted(self._codecs)))
             raise JournalError(
-                f"run journal {self.path}: a run was written with codec {name!r}, which is "
-                "not available here; install the plugin that provides it"
+                f"run journal {self.path}: no codec named {name!r} is available here "
+                f"(known: {known}); install the plugin that provides it"
             )
         return make()
 
     def __repr__(self) -> str:
-        return f"<Journal {str(self.path)!r} durability={self.durability} codec={self.codec.name}>"
+        return f"<Journal {str(self.path)!r} durability={self.durability} codec={self.codec_name}>"
 
     # -- the connection -------------------------------------------------------------------
 
@@ -297,7 +306,6 @@ class Journal:
                 self._create(con)
             con.execute("PRAGMA journal_mode = WAL")
             con.execute(f"PRAGMA synchronous = {DURABILITY[self.durability]}")
-            con.execute("PRAGMA foreign_keys = ON")
         except sqlite3.Error as exc:
             con.close()
             raise _explain(self.path, exc, "opening it") from None
@@ -363,7 +371,7 @@ class Journal:
         token = uuid.uuid4().hex
         now = time.time()
         with self._write("recording a new run") as con:
-            con.execute(
+            cur = con.execute(
                 "INSERT INTO runs(id, workflow, fingerprint, step_prints, codec, inputs, status,"
                 " total, owner, token, lease_until, started, updated, meta)"
                 " VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
@@ -373,7 +381,8 @@ class Journal:
                     now, json.dumps(dict(meta or {}), default=str),
                 ),
             )  # fmt: skip
-        return RunWriter(self, run_id, token, self.codec)
+        assert cur.lastrowid is not None
+        return RunWriter(self, run_id, cur.lastrowid, token, self.codec)
 
     def claim(
         self,
@@ -404,12 +413,18 @@ class Journal:
                 "UPDATE runs SET owner = ?, token = ?, lease_until = ?, updated = ? WHERE id = ?",
                 (self.owner, token, now + self.lease, now, run_id),
             )
+            last = con.execute(
+                "SELECT MAX(seq) FROM events WHERE run = (SELECT key FROM runs WHERE id = ?)",
+                (run_id,),
+            )
+            start = last.fetchone()[0] or 0
+            key = con.execute("SELECT key FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
             if fingerprint is not None and fingerprint != row.fingerprint:
                 con.execute(
                     "UPDATE runs SET fingerprint = ?, step_prints = ? WHERE id = ?",
                     (fingerprint, json.dumps(dict(step_prints or {})), run_id),
                 )
-        return row, RunWriter(self, run_id, token, self.codec_named(row.codec))
+        return row, RunWriter(self, run_id, key, token, self.codec_named(row.codec), start)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -417,7 +432,7 @@ class Journal:
         cur = con.execute(
             "SELECT id, workflow, status, started, updated, finished, total, owner, lease_until,"
             " error, fingerprint, step_prints, codec, meta, inputs, result,"
-            " (SELECT COUNT(*) FROM events e WHERE e.run = runs.id AND e.kind = 'outcome'"
+            " (SELECT COUNT(*) FROM events e WHERE e.run = runs.key AND e.kind = 'outcome'"
             "  AND instr(e.path, '/') = 0 AND instr(e.path, '[') = 0"
             "  AND e.status IN ('succeeded', 'compensated', 'skipped'))"
             " FROM runs WHERE id = ?",
@@ -494,7 +509,8 @@ class Journal:
                     )
                     for r in con.execute(
                         "SELECT seq, path, kind, attempt, status, provider, value, error, at,"
-                        " duration FROM events WHERE run = ? ORDER BY seq",
+                        " duration FROM events WHERE run = (SELECT key FROM runs WHERE id = ?)"
+                        " ORDER BY seq",
                         (run_id,),
                     )
                 ]
@@ -513,13 +529,14 @@ class Journal:
             try:
                 rows = con.execute(
                     "SELECT seq, path, kind, status, value, attempt, provider FROM events"
-                    " WHERE run = ? AND kind != 'intent' ORDER BY seq",
+                    " WHERE run = (SELECT key FROM runs WHERE id = ?) AND kind != 'intent'"
+                    " ORDER BY seq",
                     (run_id,),
                 )
                 for seq, path, kind, status, value, attempt, provider in rows:
                     if kind == "outcome" and status in DONE_STATUSES:
                         found[path] = (seq, status, value, attempt, provider)
-                    else:
+                    elif kind in ("outcome", "undo"):
                         found.pop(path, None)
                         undos += kind == "undo"
             except sqlite3.Error as exc:
@@ -543,7 +560,9 @@ class Journal:
                 if (keep is not None and n >= keep) or (cutoff is not None and started < cutoff):
                     doomed.append(run_id)
             for run_id in doomed:
-                con.execute("DELETE FROM events WHERE run = ?", (run_id,))
+                con.execute(
+                    "DELETE FROM events WHERE run = (SELECT key FROM runs WHERE id = ?)", (run_id,)
+                )
                 con.execute("DELETE FROM runs WHERE id = ?", (run_id,))
         return doomed
 
@@ -555,16 +574,37 @@ class RunWriter:
     are not yet durable triggers :meth:`flush` before it starts (the runner checks).
     """
 
-    __slots__ = ("codec", "durable", "journal", "pending", "renew_at", "run_id", "seq", "token")
+    __slots__ = (
+        "codec",
+        "durable",
+        "journal",
+        "key",
+        "open",
+        "pending",
+        "renew_at",
+        "run_id",
+        "seq",
+        "token",
+    )
 
-    def __init__(self, journal: Journal, run_id: str, token: str, codec: Codec) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        run_id: str,
+        key: int,
+        token: str,
+        codec: Codec,
+        start: int = 0,
+    ) -> None:
         self.journal = journal
         self.run_id = run_id
+        self.key = key
         self.token = token
         self.codec = codec
-        self.pending: list[tuple[Any, ...]] = []
-        self.seq = 0
-        self.durable = 0
+        self.pending: list[tuple[Any, ...] | None] = []
+        self.open: dict[str, int] = {}  # path -> index in pending of its intent row
+        self.seq = start
+        self.durable = start
         self.renew_at = time.monotonic() + journal.lease / 3
 
     def add(
@@ -578,26 +618,56 @@ class RunWriter:
         error: str | None = None,
         duration: float | None = None,
     ) -> int:
-        """Buffer one row; return its number (compare with ``durable``)."""
-        self.pending.append(
-            (self.run_id, path, kind, attempt, status, provider, value, error, time.time(),
+        """Buffer one row; return its number (compare with ``durable``).
+
+        An outcome whose attempt's intent row is still buffered takes its place: an
+        intent never committed protects nothing, so steps that start and end between
+        two commits cost one row each.
+        """
+        seq = self.seq = self.seq + 1
+        pending = self.pending
+        if kind == "intent":
+            self.open[path] = len(pending)
+        elif kind == "outcome":
+            at = self.open.pop(path, -1)
+            if at >= 0:
+                pending[at] = None
+        pending.append(
+            (self.key, seq, path, kind, attempt, status, provider, value, error, time.time(),
              duration)
         )  # fmt: skip
-        self.seq += 1
-        return self.seq
+        return seq
+
+    def _take(self) -> list[tuple[Any, ...]]:
+        rows = self.pending
+        self.pending = []
+        if self.open:
+            self.open = {}
+        return [r for r in rows if r is not None]
 
     def flush(self) -> None:
         """Commit every buffered row (and renew the lease when it is due) in one go."""
-        rows, renew = self.pending, time.monotonic() >= self.renew_at
-        if not rows and not renew:
+        renew = time.monotonic() >= self.renew_at
+        if not self.pending and not renew:
             return
-        self.pending = []
+        rows = self._take()
         seq = self.seq
-        with self.journal._write(f"recording run {self.run_id}") as con:
-            if rows:
-                con.executemany(_INSERT, rows)
-            if renew:
-                self._renew(con)
+        journal = self.journal
+        with journal._lock:
+            con = journal.connection()
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                try:
+                    con.executemany(_INSERT, rows)
+                    if renew:
+                        self._renew(con)
+                    con.execute("COMMIT")
+                except BaseException:
+                    if con.in_transaction:
+                        con.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise _explain(journal.path, exc, f"recording run {self.run_id}") from None
         self.durable = seq
 
     def _renew(self, con: sqlite3.Connection) -> None:
@@ -619,7 +689,7 @@ class RunWriter:
 
     def set_status(self, status: str, *, result: Any = None, error: str | None = None) -> None:
         """Record the run's status (and result or error when it ended), with pending rows."""
-        rows, self.pending = self.pending, []
+        rows = self._take()
         seq = self.seq
         now = time.time()
         finished = now if status in _ENDED else None

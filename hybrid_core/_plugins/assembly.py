@@ -24,6 +24,7 @@ from .._core.records import Engine, ProviderKind
 from .._core.registry import Registry
 from .._core.util import close_matches
 from .._execution.executor import Executor
+from .._journal import Codec, Journal
 from .._routing.strategies import RoutingStrategy
 from .._telemetry.bus import Sink, TelemetryBus
 from .._workflow import Workflow
@@ -64,6 +65,7 @@ class _Contribution:
     providers: list[str] = attrs.Factory(list)
     strategies: list[str] = attrs.Factory(list)
     executors: list[str] = attrs.Factory(list)
+    codecs: list[str] = attrs.Factory(list)
     sinks: list[Sink] = attrs.Factory(list)
 
 
@@ -104,6 +106,7 @@ def _check_named(*methods: str) -> Callable[[object], str | None]:
 _check_strategy = _check_named("order")
 _check_sink = _check_named("handle", "flush", "close")
 _check_executor = _check_named("asubmit", "aclose")
+_check_codec = _check_named("encode", "decode")
 
 
 class Assembly:
@@ -114,6 +117,8 @@ class Assembly:
     telemetry: TelemetryBus
     strategies: dict[str, RoutingStrategy]
     executors: dict[str, Executor]
+    codecs: dict[str, Codec]
+    journal: Journal | None
     problems: list[str]
     _selection: Selection
     _explicit: tuple[object, ...]
@@ -172,6 +177,7 @@ class Assembly:
             workflows = manager.collect(record, "hybrid_workflows", _check_workflow)
             strategies = manager.collect(record, "hybrid_routing_strategies", _check_strategy)
             executors = manager.collect(record, "hybrid_executors", _check_executor)
+            codecs = manager.collect(record, "hybrid_journal_codecs", _check_codec)
             sinks = manager.collect(
                 record,
                 "hybrid_telemetry_sinks",
@@ -180,6 +186,7 @@ class Assembly:
             )
             self._check_unique("routing strategy", self.strategies, strategies, name)
             self._check_unique("executor", self.executors, executors, name)
+            self._check_unique("journal codec", self.codecs, codecs, name)
             engines = [e for e in map(self._override, engines) if e is not None]
             if record.version is not None:  # an engine without a version has its plugin's
                 engines = [
@@ -207,6 +214,9 @@ class Assembly:
         for executor in executors:
             self.executors[executor.name] = executor
             contribution.executors.append(executor.name)
+        for codec in codecs:
+            self.codecs[codec.name] = codec
+            contribution.codecs.append(codec.name)
         contribution.sinks = list(sinks)
 
     def _override(self, engine: Engine) -> Engine | None:
@@ -328,6 +338,8 @@ class Assembly:
                 self.strategies.pop(strategy, None)
             for executor in contribution.executors:
                 self.executors.pop(executor, None)
+            for codec in contribution.codecs:
+                self.codecs.pop(codec, None)
             for sink in contribution.sinks:
                 self.telemetry.detach(sink)
         self._manager.unregister(record)
@@ -372,6 +384,20 @@ class Assembly:
             )
             found = self._name_problem(join_key(("telemetry", str(key))), message)
             self.problems.append(str(found.problem))
+
+    def _check_codec(self) -> None:
+        """The journal's codec is one a plugin provides (``[runs] codec``)."""
+        journal = self.journal
+        if journal is None:
+            return
+        journal.add_codecs(self.codecs)
+        name = journal.codec_name
+        if name not in self.codecs:
+            message = (
+                f"no plugin provides a journal codec named {name!r}"
+                f"{_closest(name, self.codecs)} (available: {', '.join(sorted(self.codecs))})"
+            )
+            self._fatal.append(self._name_problem("runs.codec", message).problem)
 
     def _check_executor(self) -> None:
         name = self.config.executor.name

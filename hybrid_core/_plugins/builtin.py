@@ -1,4 +1,4 @@
-"""The built-in plugin: the local executor, the built-in strategies and sinks.
+"""The built-in plugin: the local executor, strategies, sinks and journal codecs.
 
 It is registered through the same hooks as any third-party plugin, so everything it gives
 can be listed, replaced or disabled the same way.
@@ -11,6 +11,7 @@ from typing import Any
 
 from .._config.load import ExecutorConfig
 from .._execution.executor import Executor, LocalExecutor
+from .._journal.codec import Codec, JsonCodec, PickleCodec
 from .._markers import hookimpl
 from .._routing.strategies import RoutingStrategy, builtin_strategies
 from .._telemetry.builtin import BUILTIN_SINKS, build_sinks
@@ -34,6 +35,10 @@ class BuiltinPlugin:
                 close_grace=self._executor.close_grace,
             )
         ]
+
+    @hookimpl
+    def hybrid_journal_codecs(self) -> Sequence[Codec]:
+        return [JsonCodec(), PickleCodec()]
 
     @hookimpl
     def hybrid_routing_strategies(self) -> Sequence[RoutingStrategy]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._journal import Codec, JsonCodec, RunWriter
@@ -163,6 +163,11 @@ class Durable:
         self.writer.add(path, "outcome", 1, "succeeded", None, data)
         self._later()
 
+    def compensated(self, path: str, attempt: int, decision: str, error: BaseException) -> None:
+        """A compensation decided (``continue``, ``retry``, ``fail``, ``raised``)."""
+        self.writer.add(path, "compensate", attempt, decision, None, None, describe_error(error))
+        self._later()
+
     def undo(self, path: str, rec: StepRecord, took: float) -> None:
         """A rollback undid (or failed to undo) a step: committed before anything else."""
         error = describe_error(rec.undo_error) if rec.undo_error is not None else None
@@ -214,29 +219,29 @@ def _step_print(step: Step) -> str:
     return hashlib.blake2b("\x00".join(parts).encode(), digest_size=8).hexdigest()
 
 
-def _walk(workflow: Workflow, prefix: str, seen: tuple[int, ...]) -> Iterator[tuple[str, str]]:
-    if id(workflow) in seen:
-        return
-    seen = (*seen, id(workflow))
-    for step in workflow.steps:
-        path = prefix + step.name
-        yield path, _step_print(step)
-        for nested in step.nested:
-            if step.kind == "map":
-                inner = f"{path}[*]/"
-            elif step.kind == "switch":
-                inner = f"{path}:{nested.name}/"
-            else:
-                inner = f"{path}/"
-            yield from _walk(nested, inner, seen)
-
-
 def fingerprints(workflow: Workflow) -> tuple[str, dict[str, str]]:
-    """A digest of the whole definition, and one per step path (``[*]`` for elements)."""
-    prints = dict(_walk(workflow, "", ()))
-    whole = hashlib.blake2b(json.dumps(prints, sort_keys=True).encode(), digest_size=12)
-    whole.update(repr(tuple(workflow.inputs)).encode())
-    return whole.hexdigest(), prints
+    """A digest of the whole definition, and one per step path (``[*]`` for elements).
+
+    Computed once per plan (a workflow's plan is rebuilt when the workflow changes).
+    """
+    plan = workflow.plan()
+    if plan.prints is None:
+        prints: dict[str, str] = {}
+        for step in plan.steps:
+            prints[step.name] = _step_print(step)
+            for nested in step.nested:
+                if step.kind == "map":
+                    inner = f"{step.name}[*]/"
+                elif step.kind == "switch":
+                    inner = f"{step.name}:{nested.name}/"
+                else:
+                    inner = f"{step.name}/"
+                for path, digest in fingerprints(nested)[1].items():
+                    prints[inner + path] = digest
+        whole = hashlib.blake2b(json.dumps(prints, sort_keys=True).encode(), digest_size=12)
+        whole.update(repr(tuple(workflow.inputs)).encode())
+        plan.prints = (whole.hexdigest(), prints)
+    return plan.prints
 
 
 def changed_steps(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:

@@ -52,6 +52,7 @@ class Plan:
         "inputs",
         "names",
         "order",
+        "prints",
         "return_steps",
         "returns",
         "steps",
@@ -78,6 +79,7 @@ class Plan:
         self.data_edges: list[tuple[int, int, tuple[str, ...]]] = []
         self.wait_edges: list[tuple[int, int]] = []
         self.input_edges: list[tuple[str, int, tuple[str, ...]]] = []
+        self.prints: tuple[str, dict[str, str]] | None = None  # see durable.fingerprints
 
     def scheduler(self, done: Iterable[int] = ()) -> Scheduler:
         """A fresh scheduler for one run; ``done`` are steps completed before it (resume)."""

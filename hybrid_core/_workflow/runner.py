@@ -394,6 +394,8 @@ class _Run(RunState):
         return _STOP
 
     def _compensated(self, step: Step, error: Exception, attempt: int, decision: str) -> None:
+        if self.jr is not None:
+            self.jr.compensated(self.prefix + step.name, attempt, decision, error)
         if self.telemetry.enabled:
             self.telemetry.emit(
                 "step.compensate",
