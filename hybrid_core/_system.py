@@ -496,8 +496,11 @@ class Hybrid(Assembly):
                 steps=changed,
             )
         _, writer = journal.claim(run, fingerprint=whole, step_prints=prints)
-        outcomes, _ = journal.outcomes(run)
-        durable = Durable(writer, outcomes, rollback_only=row.status == "rolling_back")
+        durable = Durable(
+            writer,
+            lambda under: journal.outcomes(run, under),
+            rollback_only=row.status == "rolling_back",
+        )
         if "inputs" in options:
             raise TypeError("aresume(): a resumed run reuses its journaled inputs")
         return await arun_workflow(

@@ -418,3 +418,45 @@ def test_a_plugin_supplies_a_codec_by_name(tmp_path: Path) -> None:
     bad = {"runs": {"path": str(path), "codec": "taged"}}
     with pytest.raises(hc.ConfigError, match="did you mean 'tagged'"):
         hc.Hybrid(bad, entry_points=False, plugins=[_CodecPlugin()]).start()
+
+
+def test_nested_steps_resume_by_path_inside_compose_switch_and_map(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    def mark(name: str) -> Any:
+        def body(x: int, context: hc.ExecutionContext) -> int:
+            calls.append(context.path)
+            if context.path == "route:refund/charge" and calls.count(context.path) == 1:
+                raise hc.Halt("approve the refund")
+            return x + 1
+
+        body.__name__ = name
+        return body
+
+    inner = hc.Workflow("inner", inputs=["x"])
+    inner.step("one", mark("one"), x=hc.input("x"))
+    inner.step("two", mark("two"), x=hc.result("one"))
+    inner.returns(hc.result("two"))
+    refund = hc.Workflow("refund", inputs=["x"])
+    refund.step("charge", mark("charge"), x=hc.input("x"))
+    refund.returns(hc.result("charge"))
+    wf = hc.Workflow("nested")
+    wf.compose("sub", inner, x=hc.value(1))
+    wf.map("each", inner, over=hc.value([10, 20]), item="x")
+    wf.switch(
+        "route", on=hc.value("refund"), branches={"refund": refund}, x=hc.result("sub")
+    )
+    wf.returns({"sub": hc.result("sub"), "each": hc.result("each"), "r": hc.result("route")})
+    path = tmp_path / "j.sqlite3"
+    with hc.Hybrid(entry_points=False, journal=path) as system:
+        halted = system.run(wf)
+    assert halted.status is hc.RunStatus.HALTED
+    first = list(calls)
+    assert set(first) == {
+        "sub/one", "sub/two", "each[0]/one", "each[0]/two", "each[1]/one", "each[1]/two",
+        "route:refund/charge",
+    }  # fmt: skip
+    with hc.Hybrid(entry_points=False, journal=path) as system:
+        done = system.resume(halted.run_id, workflow=wf)
+    assert done.ok and done.value == {"sub": 3, "each": [12, 22], "r": 4}
+    assert calls[len(first) :] == ["route:refund/charge"]

@@ -133,12 +133,17 @@ class JsonCodec:
         if t in _PLAIN:
             return v
         if t is list:
-            return [self._pack(x, f"{where}[{i}]") for i, x in enumerate(v)]
+            return [
+                x if type(x) in _PLAIN else self._pack(x, f"{where}[{i}]") for i, x in enumerate(v)
+            ]
         if t is dict:
-            if all(type(k) is str and not k.startswith("$") for k in v):
-                return {k: self._pack(x, f"{where}[{k!r}]") for k, x in v.items()}
-            return {"$d": [[self._pack(k, f"a key of {where}"), self._pack(x, f"{where}[{k!r}]")]
-                           for k, x in v.items()]}  # fmt: skip
+            out = {}
+            for k, x in v.items():
+                if type(k) is not str or k[:1] == "$":
+                    return self._pairs(v, where)
+                tx = type(x)
+                out[k] = x if tx in _PLAIN else self._pack(x, f"{where}[{k!r}]")
+            return out
         if t is tuple:
             return {"$t": [self._pack(x, f"{where}[{i}]") for i, x in enumerate(v)]}
         if isinstance(v, tuple) and hasattr(t, "_fields"):  # a namedtuple
@@ -190,16 +195,20 @@ class JsonCodec:
             return {"$g": glob}
         raise _refuse(where, v)
 
+    def _pairs(self, v: dict[Any, Any], where: str) -> Any:
+        return {"$d": [[self._pack(k, f"a key of {where}"), self._pack(x, f"{where}[{k!r}]")]
+                       for k, x in v.items()]}  # fmt: skip
+
     # -- unpacking ------------------------------------------------------------------------
 
     def _unpack(self, v: Any) -> Any:
         t = type(v)
         if t is list:
-            return [self._unpack(x) for x in v]
+            return [x if type(x) in _PLAIN else self._unpack(x) for x in v]
         if t is not dict:
             return v
         if len(v) != 1:
-            return {k: self._unpack(x) for k, x in v.items()}
+            return {k: x if type(x) in _PLAIN else self._unpack(x) for k, x in v.items()}
         ((key, body),) = v.items()
         if not key.startswith("$"):
             return {key: self._unpack(body)}

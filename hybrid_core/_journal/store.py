@@ -517,31 +517,39 @@ class Journal:
             except sqlite3.Error as exc:
                 raise _explain(self.path, exc, f"reading run {run_id}") from None
 
-    def outcomes(self, run_id: str) -> tuple[dict[str, tuple[int, str, Any, int, str | None]], int]:
+    def outcomes(
+        self, run_id: str, under: str | None = None
+    ) -> dict[str, tuple[int, str, Any, int, str | None]]:
         """What a resume may reuse: path -> (seq, status, encoded value, attempts, provider).
 
-        Only outcomes in effect: done, and not undone since. Also the number of undo rows.
+        Only outcomes in effect: done, and not undone since. ``under`` None reads the
+        top-level steps only; a top-level step's name reads everything below it
+        (``files[3]/parse``), so a resume reads a subtree only when it needs it.
         """
         found: dict[str, tuple[int, str, Any, int, str | None]] = {}
-        undos = 0
+        if under is None:
+            where = "instr(path, '/') = 0 AND instr(path, '[') = 0 AND instr(path, ':') = 0"
+            args: tuple[Any, ...] = (run_id,)
+        else:
+            where = "substr(path, 1, ?) IN (?, ?, ?)"
+            args = (run_id, len(under) + 1, f"{under}/", f"{under}[", f"{under}:")
         with self._lock:
             con = self.connection()
             try:
                 rows = con.execute(
                     "SELECT seq, path, kind, status, value, attempt, provider FROM events"
                     " WHERE run = (SELECT key FROM runs WHERE id = ?) AND kind != 'intent'"
-                    " ORDER BY seq",
-                    (run_id,),
+                    f" AND {where} ORDER BY seq",
+                    args,
                 )
                 for seq, path, kind, status, value, attempt, provider in rows:
                     if kind == "outcome" and status in DONE_STATUSES:
                         found[path] = (seq, status, value, attempt, provider)
                     elif kind in ("outcome", "undo"):
                         found.pop(path, None)
-                        undos += kind == "undo"
             except sqlite3.Error as exc:
                 raise _explain(self.path, exc, f"reading run {run_id}") from None
-        return found, undos
+        return found
 
     def prune(self, *, keep: int | None = None, keep_days: float | None = None) -> list[str]:
         """Delete the runs beyond retention (not those a live process owns); their ids."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
     from .step import Step
 
 __all__ = ["Durable", "changed_steps", "encode", "fingerprints"]
+
+Row = tuple[int, str, Any, int, "str | None"]  # seq, status, encoded value, attempts, provider
+_TOP = re.compile(r"[/\[:]")
 
 
 def encode(codec: Codec, value: Any, what: str) -> str | bytes:
@@ -54,6 +58,8 @@ class Durable:
     __slots__ = (
         "codec",
         "failed",
+        "loaded",
+        "loader",
         "loop",
         "on_error",
         "restored",
@@ -66,13 +72,17 @@ class Durable:
     def __init__(
         self,
         writer: RunWriter,
-        restored: Mapping[str, tuple[int, str, Any, int, str | None]] | None = None,
+        loader: Callable[[str | None], Mapping[str, Row]] | None = None,
         *,
         rollback_only: bool = False,
     ) -> None:
+        """``loader(None)`` reads a resumed run's top-level outcomes, ``loader(name)``
+        those below the top-level step ``name``; without one, nothing is resumed."""
         self.writer = writer
         self.codec = writer.codec
-        self.restored = dict(restored or {})
+        self.loader = loader
+        self.loaded: set[str] = set()
+        self.restored: dict[str, Row] = dict(loader(None)) if loader is not None else {}
         self.rollback_only = rollback_only
         self.loop: asyncio.AbstractEventLoop | None = None
         self.scheduled = False
@@ -176,8 +186,26 @@ class Durable:
 
     # -- resume ---------------------------------------------------------------------------
 
+    @property
+    def resuming(self) -> bool:
+        return self.loader is not None
+
+    def _load_under(self, path: str) -> None:
+        top = _TOP.split(path, 1)[0]
+        if top != path and top not in self.loaded and self.loader is not None:
+            self.loaded.add(top)
+            self.restored.update(self.loader(top))
+
+    def under(self, prefix: str) -> bool:
+        """True when the journal holds an outcome below ``prefix`` (``route:refund/``)."""
+        self._load_under(prefix)
+        return any(p.startswith(prefix) for p in self.restored)
+
     def take(self, path: str) -> tuple[int, StepStatus, Any, int, str | None] | None:
         """The journaled outcome of ``path`` a resume reuses, decoded; None if it has none."""
+        if self.loader is None:
+            return None
+        self._load_under(path)
         found = self.restored.get(path)
         if found is None:
             return None

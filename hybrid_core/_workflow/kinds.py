@@ -254,7 +254,8 @@ class _Map:
                     slot=idx,
                     path=f"{path}/",
                 )
-            if journal is not None and not restored:
+            if journal is not None and not restored and self.workflow is None:
+                # (a workflow element's steps are journaled: they are its outcome)
                 journal.element(path, value)
             return value
         except Halt:
@@ -373,7 +374,7 @@ async def restored_children(
     elif isinstance(kind, _Switch):
         for wf in step.nested:
             prefix = f"{path}:{wf.name}/"
-            if any(p.startswith(prefix) for p in journal.restored):
+            if journal.under(prefix):
                 nested.append((wf, {n: arguments[n] for n in wf.inputs if n in arguments}, prefix))
     # A cancelled context: a step the journal does not hold (undone before a crash) must
     # not run now; the rebuilt run starts nothing and rolls back what it took over.

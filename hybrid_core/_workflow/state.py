@@ -104,7 +104,7 @@ class RunState:
         done: Sequence[int] = ()
         if resume is not None:
             done = self._adopt(resume)
-        elif jr is not None and jr.restored:
+        elif jr is not None and jr.resuming:
             done = self._restore(jr)
         self.sched = plan.scheduler(done)
         self.limit = runtime.max_concurrency or sys.maxsize
