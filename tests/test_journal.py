@@ -460,3 +460,16 @@ def test_nested_steps_resume_by_path_inside_compose_switch_and_map(tmp_path: Pat
         done = system.resume(halted.run_id, workflow=wf)
     assert done.ok and done.value == {"sub": 3, "each": [12, 22], "r": 4}
     assert calls[len(first) :] == ["route:refund/charge"]
+
+
+def test_two_resumes_of_one_run_at_once_exactly_one_wins(tmp_path: Path) -> None:
+    folder = _flow_dir(tmp_path)
+    env = {"PAUSE": "0.5", "N": "8"}
+    first = _cli(folder, "run", "slowflow:wf", "-q", **env)
+    run_id = _wait_for_run(folder)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    both = [_cli(folder, "resume", run_id, "-q", **env) for _ in range(2)]
+    outcomes = sorted((p.wait(timeout=120), p.communicate()[1]) for p in both)
+    assert [code for code, _ in outcomes] == [0, 2], outcomes
+    assert f"run {run_id} is being run by" in outcomes[1][1]

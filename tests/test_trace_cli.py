@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -252,3 +254,66 @@ def test_html_draws_one_graph_for_a_maps_element_runs(tmp_path: Path) -> None:
     assert all(s["parent"] is None or s["parent"] in ids for s in data["spans"])
     (root,) = [s for s in data["spans"] if s["depth"] == 0]
     assert root["parent"] is None
+
+
+def test_html_folds_a_maps_element_runs_into_one_row_that_opens(tmp_path: Path) -> None:
+    from hybrid_core._trace.html import trace_data
+    from hybrid_core._trace.reader import read_trace
+
+    path = tmp_path / "run.jsonl"
+    record_map(path)
+    data = trace_data(read_trace(path))
+    spans = data["spans"]
+    shown = [(s["kind"], s["name"]) for s in spans if not s["groups"]]
+    assert shown == [("run", "fan"), ("step", "each"), ("run", "per_item x12"), ("step", "after")]
+    (fold,) = [s for s in spans if s.get("folded")]
+    assert fold["folded"]["count"] == 12 and fold["folded"]["failed"] == 0
+    assert fold["attributes"]["folded"].startswith("12 element runs; slowest each[")
+    each = next(s for s in spans if s["name"] == "each")
+    assert fold["parent"] == each["id"] and fold["depth"] == each["depth"] + 1
+    # Every member is in the page, hidden under the fold with what nests in it, and
+    # follows the fold row so that opening it shows them under it.
+    members = [s for s in spans if s["groups"]]
+    assert all(s["groups"] == [fold["id"]] for s in members)
+    runs = [s for s in members if s["kind"] == "run"]
+    assert sorted(s["id"] for s in runs) == sorted(fold["folded"]["members"])
+    assert sorted(s["attributes"]["element"] for s in runs) == sorted(
+        f"each[{k}]" for k in range(12)
+    )
+    assert len([s for s in members if s["kind"] == "step" and s["name"] == "work"]) == 12
+    at = [s["id"] for s in spans].index(fold["id"])
+    assert {s["id"] for s in spans[at + 1 : at + 1 + len(members)]} == {s["id"] for s in members}
+    # One graph for the element runs, as before; the fold itself is not a run to draw.
+    assert [(g["name"], g.get("runs")) for g in data["runs"]] == [("fan", None), ("per_item", 12)]
+
+
+def test_html_keeps_a_failed_element_run_in_view(tmp_path: Path) -> None:
+    from hybrid_core._trace.html import trace_data
+    from hybrid_core._trace.reader import read_trace
+
+    path = tmp_path / "run.jsonl"
+    record_map(path, failing=7)
+    spans = trace_data(read_trace(path))["spans"]
+    (fold,) = [s for s in spans if s.get("folded")]
+    assert fold["status"] == "failed" and fold["folded"]["failed"] >= 1
+    bad = [s for s in spans if s["attributes"].get("element") == "each[7]"]
+    assert len(bad) == 1 and bad[0]["groups"] == [] and bad[0]["status"] == "failed"
+    assert bad[0]["id"] in fold["folded"]["members"]
+    visible = [s for s in spans if s["kind"] == "run" and not s["groups"]]
+    assert all(s["status"] != "succeeded" for s in visible if s["attributes"].get("element"))
+
+
+def test_the_pages_script_is_valid_javascript(tmp_path: Path) -> None:
+    node = shutil.which("node") or shutil.which("nodejs")
+    if node is None:
+        pytest.skip("node is not installed; the script's syntax is checked with node --check")
+    path, page = tmp_path / "run.jsonl", tmp_path / "run.html"
+    record_map(path)
+    invoke(str(path), "--html", str(page))
+    html = page.read_text()
+    scripts = re.findall(r"<script>(.*?)</script>", html, re.S)
+    assert len(scripts) == 1 and "function toggle(" in scripts[0]
+    (tmp_path / "page.js").write_text(scripts[0])
+    checked = subprocess.run([node, "--check", str(tmp_path / "page.js")],
+                             capture_output=True, text=True, check=False)  # fmt: skip
+    assert checked.returncode == 0, checked.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 import pytest
@@ -368,3 +369,44 @@ def test_skipped_is_a_falsy_singleton_that_survives_pickling() -> None:
     assert not SKIPPED
     assert repr(SKIPPED) == "SKIPPED"
     assert pickle.loads(pickle.dumps(SKIPPED)) is SKIPPED
+
+
+def _by_inspect(fn: Any) -> tuple[frozenset[str], frozenset[str], bool]:
+    import inspect
+
+    params = list(inspect.signature(fn).parameters.values())
+    keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    declared = frozenset(p.name for p in params if p.kind in keyword)
+    required = frozenset(p.name for p in params if p.kind in keyword and p.default is p.empty)
+    return declared, required, any(p.kind is p.VAR_KEYWORD for p in params)
+
+
+def _sig_a(x: int, y: int = 1, *args: int, z: int, w: int = 2, **kw: int) -> None: ...
+def _sig_b(p: int, q: int = 3, /, r: int = 4, *, s: int) -> None: ...
+def _sig_c(p: int, q: int, /, r: int, s: int = 1) -> None: ...
+def _sig_d(p: int = 1, q: int = 2, /, r: int = 3) -> None: ...
+def _sig_e(*args: int) -> None: ...
+async def _sig_f(x: int, **k: int) -> None: ...
+
+
+@functools.wraps(_sig_c)
+def _sig_wrapped(*args: Any, **kwargs: Any) -> None: ...
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [_sig_a, _sig_b, _sig_c, _sig_d, _sig_e, _sig_f, _sig_wrapped, lambda x, y=2: x,
+     functools.partial(_sig_a, 1), str.upper, dict, print],
+)  # fmt: skip
+def test_a_signature_reads_what_inspect_reads(fn: Any) -> None:
+    from hybrid_core._workflow.signature import Signature
+
+    sig = Signature(fn)
+    try:
+        declared, required, var_keyword = _by_inspect(fn)
+    except (TypeError, ValueError):  # a builtin without a signature: it takes anything
+        assert (sig.declared, sig.names, sig.required) == (frozenset(), None, frozenset())
+        return
+    assert (sig.declared, sig.required) == (declared, required)
+    assert sig.names == (None if var_keyword else declared)
+    assert sig.is_async == (fn is _sig_f)

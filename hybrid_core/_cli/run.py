@@ -15,7 +15,7 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -257,6 +257,129 @@ class Progress:
             self.stream.flush()
 
 
+class PlainProgress:
+    """Progress as plain lines, for ``-v`` when stderr is not a terminal (a pipe, a file,
+    a CI log): nothing is redrawn or erased, so every line stays readable in the log.
+
+    One line when a step of the top-level run ends (``[2/4] discover succeeded in
+    0.04s``); for a map step, a line each time a further tenth of its elements is done
+    (``files: 120/483 done, 35/s``), or after ``every`` seconds without one, never more
+    than one a second: not a line per element. Called inline (in the emitting thread),
+    so a step's line is written before anything the command prints after the run.
+    """
+
+    name = "progress"
+    inline = True
+
+    def __init__(
+        self,
+        stream: Any = None,
+        *,
+        every: float = 10.0,
+        spacing: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.stream = stream or sys.stderr
+        self.every = every
+        self.spacing = spacing
+        self.clock = clock
+        self.total = 0
+        self.done = 0
+        # map step -> [elements, done, failed, started, last line at, tenths shown]
+        self.maps: dict[str, list[float]] = {}
+        self._span: str | None = None
+        self._span_steps: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def handle(self, event: Event) -> None:
+        with self._lock:
+            if event.name == "run.start" and self._span is None:
+                self._span = event.span_id
+                self.total = int(event.attributes.get("steps", 0))
+            elif event.span_id == self._span and event.step is not None:
+                if event.name in ("step.stop", "step.skip"):
+                    self.done += 1
+                    self._write(self._step_line(event))
+            elif event.name == "step.elements" and event.parent_span_id == self._span:
+                if event.step is not None and event.span_id is not None:
+                    self._span_steps[event.span_id] = event.step
+                    now = self.clock()
+                    elements = float(event.attributes.get("elements", 0))
+                    self.maps[event.step] = [elements, 0.0, 0.0, now, now, 0.0]
+            elif event.name == "run.stop" and event.span_id != self._span:
+                self._element_done(event)
+
+    def _step_line(self, event: Event) -> str:
+        status = str(event.attributes.get("status") or "skipped")
+        line = f"[{self.done}/{self.total}] {event.step} {status}"
+        if event.name == "step.stop" and event.duration is not None:
+            line += f" in {_took(event.duration)}"
+        return line
+
+    def _element_done(self, event: Event) -> None:
+        # As in Progress: an element's run has the map step's span third in its lineage.
+        lineage = event.lineage
+        step = self._span_steps.get(lineage[2][0]) if len(lineage) > 2 else None
+        if step is None:
+            return
+        counts = self.maps[step]
+        elements, done, failed, started, last, tenths = counts
+        done += 1
+        failed += event.attributes.get("status") == "failed"
+        counts[1], counts[2] = done, failed
+        if done >= elements:
+            return  # the step's own line follows
+        now = self.clock()
+        reached = int(done * 10 // elements) if elements else 0
+        due = reached > tenths or now - last >= self.every
+        if not due or now - last < self.spacing:
+            return
+        counts[4], counts[5] = now, float(reached)
+        elapsed = now - started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        shown = f"{rate:.0f}" if rate >= 10 else f"{rate:.1f}"
+        line = f"{step}: {int(done)}/{int(elements)} done, {shown}/s"
+        if failed:
+            line += f", {int(failed)} failed"
+        self._write(line)
+
+    def _write(self, line: str) -> None:
+        try:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+        except (OSError, ValueError):  # stderr closed under us: progress is not worth failing
+            pass
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _took(seconds: float) -> str:
+    """A step's duration for a progress line: ``0.04s``, ``12.3s``, ``2m05s``."""
+    if seconds < 10:
+        return f"{seconds:.2f}s"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    return _duration(seconds)
+
+
+def progress_for(*, tty: bool, verbose: int, quiet: bool, json_output: bool) -> Any:
+    """The progress display ``hybrid run`` attaches, or None.
+
+    A live line on a terminal (not with ``--json``); plain lines with ``-v`` when stderr
+    is not a terminal, so that by default a log gets the summary and, on failure, the
+    one error line and nothing else; nothing with ``-q``.
+    """
+    if quiet:
+        return None
+    if tty:
+        return None if json_output else Progress()
+    return PlainProgress() if verbose else None
+
+
 def _duration(seconds: float) -> str:
     seconds = max(0, round(seconds))
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
@@ -345,6 +468,8 @@ def run(
 
     Each run is journaled, so that 'hybrid resume RUN_ID' can finish it after a crash,
     a kill or a halt without running again what completed ('hybrid runs' lists them).
+    On a terminal a live line shows the progress; elsewhere (a pipe, a CI log) -v
+    prints it as plain lines on stderr.
 
     \b
     Examples:
@@ -367,9 +492,15 @@ def run(
         # Which file decided what this run calls, said before anything runs.
         click.echo(_using(used), err=True)
     outcome = asyncio.run(
-        _arun(system, workflow, inputs, opts.json, max_concurrency, timeout, run_id=run_id)
+        _arun(system, workflow, inputs, _progress(opts), max_concurrency, timeout, run_id=run_id)
     )
     _finish(system, outcome, used, opts)
+
+
+def _progress(opts: Options) -> Any:
+    return progress_for(
+        tty=sys.stderr.isatty(), verbose=opts.verbose, quiet=opts.quiet, json_output=opts.json
+    )
 
 
 def _run_meta(opts: Options, spec: str, used: Path | None) -> dict[str, Any]:
@@ -455,7 +586,7 @@ async def _arun(
     system: Hybrid,
     spec: str,
     inputs: Mapping[str, Any],
-    json_output: bool,
+    progress: Any,
     max_concurrency: int | None,
     timeout: float | None,
     *,
@@ -486,7 +617,6 @@ async def _arun(
                 outcome.fallbacks = system.router.fallbacks  # the live count, read after closing
                 wf = resolve_workflow(system, spec)
                 outcome.workflow = wf.name
-                progress = Progress() if sys.stderr.isatty() and not json_output else None
                 if progress is not None:
                     system.telemetry.attach(progress)
                 try:

@@ -22,7 +22,7 @@ from .app import (
     handle_errors,
     open_journal,
 )
-from .run import _arun, _finish, _jsonable, _using
+from .run import _arun, _finish, _jsonable, _progress, _using
 
 __all__ = ["resume", "runs"]
 
@@ -231,6 +231,6 @@ def resume(run_id: str, journal_file: Path | None, force: bool) -> None:
     if not opts.quiet:
         click.echo(_using(opts.config), err=True)
     outcome = asyncio.run(
-        _arun(system, spec, {}, opts.json, None, None, resume=run_id, force_resume=force)
+        _arun(system, spec, {}, _progress(opts), None, None, resume=run_id, force_resume=force)
     )
     _finish(system, outcome, opts.config, opts)

@@ -22,7 +22,6 @@ import stat
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -83,7 +82,7 @@ class Composed:
 
     def items(self) -> Iterator[tuple[str, Any, Origin]]:
         """Every leaf value as ``(key path, value, origin)``, in document order."""
-        return _leaves(self.data, (), self.origins)
+        return _leaves(self.data, "", self.origins)
 
     def relocate(self, problems: Iterable[ConfigProblem]) -> tuple[ConfigProblem, ...]:
         """Point problems found in ``data`` at the file and key that set the value.
@@ -341,24 +340,31 @@ class _Composer:
     def finish(self, source: str, profile: str | None) -> Composed:
         """Merge the layers, apply ``profile``, interpolate; raise if anything was wrong."""
         data: dict[str, Any] = {}
-        origins: dict[str, Origin] = {}
+        origins = _Origins()
         for layer in self.layers:
-            _overlay(data, origins, layer.body, (), layer.file, layer.prefix)
+            _overlay(
+                data,
+                origins.add(layer.file, layer.prefix),
+                layer.body,
+                "",
+                len(origins.sources) - 1,
+            )
         if profile is not None:
             self._apply_profile(data, origins, source, profile)
-        data = self._interpolate_table(data, (), origins)
+        self._interpolate_table(data, "", origins)
         if self.problems:
             raise ConfigError(self.problems)
         names = tuple(sorted(self.profile_names))
-        return Composed(data, MappingProxyType(origins), tuple(self.files), names, source, profile)
+        return Composed(data, origins, tuple(self.files), names, source, profile)
 
     def _apply_profile(
-        self, data: dict[str, Any], origins: dict[str, Origin], source: str, profile: str
+        self, data: dict[str, Any], origins: _Origins, source: str, profile: str
     ) -> None:
         for layer in self.layers:
             if profile in layer.profiles:
                 prefix = (*layer.prefix, "profile", profile)
-                _overlay(data, origins, layer.profiles[profile], (), layer.file, prefix)
+                by_key = origins.add(layer.file, prefix)
+                _overlay(data, by_key, layer.profiles[profile], "", len(origins.sources) - 1)
         # A file that could not be read may define it; its own problem says enough.
         if profile not in self.profile_names and not self.unreadable:
             hint = _profile_hint(profile, self.profile_names)
@@ -366,17 +372,23 @@ class _Composer:
             self.problem(source, key, f"no profile is named {profile!r}{hint}")
 
     def _interpolate_table(
-        self, table: Mapping[str, Any], path: tuple[str, ...], origins: Mapping[str, Origin]
-    ) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+        self, table: dict[str, Any], name: str, origins: Mapping[str, Origin]
+    ) -> None:
+        """Interpolate the merged ``table`` (at key path ``name``) in place.
+
+        Every table of the merged data is a dict of ours (made by :func:`_overlay`), so
+        its values can be replaced where they are. A value's origin is looked up only
+        when it holds a ``$``: only then can there be a problem to place.
+        """
         for key, value in table.items():
-            here = (*path, str(key))
-            if isinstance(value, dict):  # every table of the merged data is a dict of ours
-                out[key] = self._interpolate_table(value, here, origins)
-            else:
-                origin = origins[join_key(here)]
-                out[key] = self._interpolate_value(value, origin.file, origin.key)
-        return out
+            if isinstance(value, dict):
+                self._interpolate_table(value, _child(name, key), origins)
+            elif isinstance(value, (str, list, tuple, Mapping)):
+                if _has_dollar(value):
+                    origin = origins[_child(name, key)]
+                    table[key] = self._interpolate_value(value, origin.file, origin.key)
+                elif not isinstance(value, str):
+                    table[key] = _copy(value)
 
     def _interpolate_value(self, value: Any, file: str, key: str) -> Any:
         if isinstance(value, str):
@@ -425,49 +437,111 @@ def _substitute(match: re.Match[str], env: Mapping[str, str], errors: list[str])
 
 def _overlay(
     target: dict[str, Any],
-    origins: dict[str, Origin],
+    origins: dict[str, int],
     layer: Mapping[str, Any],
-    path: tuple[str, ...],
-    file: str,
-    prefix: tuple[str, ...],
+    name: str,
+    source: int,
 ) -> None:
-    """Deep-merge ``layer`` into ``target``: tables merge, anything else replaces."""
+    """Deep-merge ``layer`` into ``target``: tables merge, anything else replaces.
+
+    ``name`` is the key path of ``target`` in the merged data, already joined: each key
+    is quoted once, not once per key beneath it. Each key set is recorded in ``origins``
+    as coming from ``source`` (see :class:`_Origins`).
+    """
     for key, value in layer.items():
-        here = (*path, str(key))
-        name = join_key(here)
+        here = _child(name, key)
         old = target.get(key)
         if isinstance(old, dict) and not isinstance(value, Mapping):
             # Only the replaced table's own keys: scanning every origin here made a
             # profile that replaces many tables quadratic.
             _forget(origins, old, here)
-        origins[name] = Origin(file, join_key((*prefix, *here)))
+        origins[here] = source
         if isinstance(value, Mapping):
             if not isinstance(old, dict):
                 target[key] = old = {}
-            _overlay(old, origins, value, here, file, prefix)
+            _overlay(old, origins, value, here, source)
         else:
             target[key] = value
 
 
-def _forget(origins: dict[str, Origin], table: Mapping[str, Any], path: tuple[str, ...]) -> None:
-    """Drop the origins of everything under ``table``, which sits at ``path``."""
+class _Origins(Mapping[str, Origin]):
+    """Each key path of the merged data -> the :class:`Origin` of its value, built when
+    asked for: what is stored per key is the number of the document (a file, or a
+    profile table in one) that set it last, so a large configuration costs one dict
+    entry per key and no object (which the cycle collector would walk again and again
+    while the file is read)."""
+
+    __slots__ = ("by_key", "sources")
+
+    def __init__(self) -> None:
+        self.by_key: dict[str, int] = {}
+        self.sources: list[tuple[str, str]] = []  # (file, key path of the document in it)
+
+    def add(self, file: str, prefix: tuple[str, ...]) -> dict[str, int]:
+        """Number a new source; return the mapping that :func:`_overlay` fills."""
+        self.sources.append((file, join_key(prefix)))
+        return self.by_key
+
+    def __getitem__(self, key: str) -> Origin:
+        file, prefix = self.sources[self.by_key[key]]
+        return Origin(file, f"{prefix}.{key}" if prefix else key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.by_key
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.by_key)
+
+    def __len__(self) -> int:
+        return len(self.by_key)
+
+
+def _child(name: str, key: object) -> str:
+    """The key path of ``key`` inside the table at key path ``name``."""
+    part = _quote(str(key))
+    return f"{name}.{part}" if name else part
+
+
+def _forget(origins: dict[str, int], table: Mapping[str, Any], name: str) -> None:
+    """Drop the origins of everything under ``table``, which sits at key path ``name``."""
     for key, value in table.items():
-        here = (*path, str(key))
-        origins.pop(join_key(here), None)
+        here = _child(name, key)
+        origins.pop(here, None)
         if isinstance(value, dict):
             _forget(origins, value, here)
 
 
+def _has_dollar(value: Any) -> bool:
+    """True when a string in ``value`` (a string, or a list or table of them) has a ``$``."""
+    if isinstance(value, str):
+        return "$" in value
+    if isinstance(value, (list, tuple)):
+        return any(_has_dollar(v) for v in value)
+    if isinstance(value, Mapping):
+        return any(_has_dollar(v) for v in value.values())
+    return False
+
+
+def _copy(value: Any) -> Any:
+    """``value`` with its lists and tables copied, so the result shares none with a host's."""
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_copy(v) for v in value)
+    if isinstance(value, Mapping):
+        return {k: _copy(v) for k, v in value.items()}
+    return value
+
+
 def _leaves(
-    table: Mapping[str, Any], path: tuple[str, ...], origins: Mapping[str, Origin]
+    table: Mapping[str, Any], name: str, origins: Mapping[str, Origin]
 ) -> Iterator[tuple[str, Any, Origin]]:
     for key, value in table.items():
-        here = (*path, str(key))
+        here = _child(name, key)
         if isinstance(value, dict):
             yield from _leaves(value, here, origins)
         else:
-            name = join_key(here)
-            yield name, value, origins[name]
+            yield here, value, origins[here]
 
 
 _Document = tuple[Mapping[str, Any], tuple[str, ...]]
@@ -551,16 +625,17 @@ def _document(path: Path, doc: dict[str, Any]) -> _Document:
 
 def _too_deep(doc: Mapping[str, Any]) -> str | None:
     """The top-level key under which ``doc`` nests too deeply (or loops back on itself)."""
+    containers = (Mapping, list, tuple)
     for top, value in doc.items():
-        stack = [(value, 1)]
+        stack = [(value, 1)] if isinstance(value, containers) else []
         while stack:
             item, depth = stack.pop()
             if depth > _MAX_DEPTH:
                 return str(top)
-            if isinstance(item, Mapping):
-                stack.extend((v, depth + 1) for v in item.values())
-            elif isinstance(item, (list, tuple)):
-                stack.extend((v, depth + 1) for v in item)
+            # Only containers go on the stack, except where anything would be too deep.
+            for child in item.values() if isinstance(item, Mapping) else item:
+                if depth >= _MAX_DEPTH or isinstance(child, containers):
+                    stack.append((child, depth + 1))
     return None
 
 

@@ -40,6 +40,8 @@ main { display: grid; grid-template-columns: minmax(0, 1fr) 340px; gap: 12px; pa
   text-overflow: ellipsis; }
 .label .kind { color: #57606a; font-size: 11px; margin-right: 4px; }
 .row.critical .label::before { content: "\2605"; color: #bf3989; margin-right: 3px; }
+.row[hidden] { display: none; } .row.member { background: #fbfcfd; }
+.label .toggle { display: inline-block; width: 12px; color: #57606a; }
 .track { position: relative; flex: 1; height: 100%; overflow: hidden; }
 .bar { position: absolute; top: 4px; height: 14px; min-width: 2px; border-radius: 3px;
   background: var(--ok); }
@@ -77,7 +79,7 @@ SCRIPT = r"""
   var data = JSON.parse(document.getElementById("trace-data").textContent);
   var spans = data.spans, byId = {}, rowsById = {}, nodesById = {};
   spans.forEach(function (s) { byId[s.id] = s; });
-  var total = Math.max(data.total, 0.001), view = [0, total], selected = null;
+  var total = Math.max(data.total, 0.001), view = [0, total], selected = null, expanded = {};
 
   function el(tag, attrs, kids) {
     var svg = ["svg", "g", "rect", "text", "path", "title"].indexOf(tag) >= 0;
@@ -135,17 +137,28 @@ SCRIPT = r"""
   function timeline() {
     var rows = el("div", {"class": "rows"});
     spans.forEach(function (s) {
-      var cls = "row kind-" + s.kind + " status-" + s.status + (s.critical ? " critical" : "");
+      var cls = "row kind-" + s.kind + " status-" + s.status + (s.critical ? " critical" : "") +
+        (s.folded ? " fold" : "") + (s.groups.length ? " member" : "");
+      var kids = [el("span", {"class": "kind", text: s.kind}), el("span", {text: s.name})];
+      if (s.folded) kids.unshift(el("span", {"class": "toggle", text: "\u25b8"}));
       var label = el("div", {"class": "label", title: s.kind + " " + s.name,
-                             style: "padding-left:" + (6 + 14 * s.depth) + "px"},
-                     [el("span", {"class": "kind", text: s.kind}), el("span", {text: s.name})]);
+                             style: "padding-left:" + (6 + 14 * s.depth) + "px"}, kids);
       var bar = el("div", {"class": "bar", title: s.name + " " + ms(s.duration)});
-      var row = el("div", {"class": cls, "data-span-id": s.id, "data-kind": s.kind,
-                           "data-status": s.status}, [label, el("div", {"class": "track"}, [bar])]);
-      row.onclick = function () { select(s.id); };
+      var attrs = {"class": cls, "data-span-id": s.id, "data-kind": s.kind,
+                   "data-status": s.status};
+      if (s.folded) {
+        attrs["data-count"] = s.folded.count;
+        attrs["aria-expanded"] = "false";
+      }
+      var row = el("div", attrs, [label, el("div", {"class": "track"}, [bar])]);
+      row.onclick = function () {
+        if (s.folded) toggle(s.id, !expanded[s.id]);
+        select(s.id);
+      };
       rowsById[s.id] = row;
       rows.appendChild(row);
     });
+    refresh();
     var box = el("section", {id: "timeline"}, [el("div", {"class": "axis", id: "axis"}), rows]);
     box.addEventListener("wheel", function (e) {
       var track = box.querySelector(".track");
@@ -165,6 +178,22 @@ SCRIPT = r"""
       if (Math.abs(drag.x - e.clientX) > 3) setView(drag.view[0] + shift, drag.view[1] + shift);
     });
     return box;
+  }
+
+  // A fold's members (the runs of a map step's elements) show once it is opened.
+  function toggle(id, open) {
+    expanded[id] = open;
+    rowsById[id].setAttribute("aria-expanded", open ? "true" : "false");
+    rowsById[id].querySelector(".toggle").textContent = open ? "\u25be" : "\u25b8";
+    refresh();
+  }
+  function refresh() {
+    spans.forEach(function (s) {
+      var hidden = s.groups.some(function (g) { return !expanded[g]; });
+      rowsById[s.id].hidden = hidden;
+      if (hidden) rowsById[s.id].setAttribute("data-hidden", "true");
+      else rowsById[s.id].removeAttribute("data-hidden");
+    });
   }
 
   function setView(a, b) {
@@ -207,6 +236,7 @@ SCRIPT = r"""
   function select(id) {
     var s = byId[id];
     if (!s) return;
+    s.groups.forEach(function (g) { if (!expanded[g]) toggle(g, true); });
     if (selected) {
       rowsById[selected].classList.remove("selected");
       if (nodesById[selected]) nodesById[selected].classList.remove("selected");

@@ -17,6 +17,7 @@ from typing import Any
 from .assets import CSS, SCRIPT
 from .reader import Trace, critical_path
 from .spans import Span
+from .text import fold_elements
 
 __all__ = ["render_html", "trace_data"]
 
@@ -107,19 +108,65 @@ def _run_data(run: Span, t0: float) -> dict[str, Any]:
 
 
 def trace_data(trace: Trace, title: str = "") -> dict[str, Any]:
-    """Everything the page shows, as plain data (milliseconds from the trace's start)."""
+    """Everything the page shows, as plain data (milliseconds from the trace's start).
+
+    The runs of a map step's elements are folded as in the text timeline (see
+    :func:`.text.fold_elements`): one row with their count, ``folded`` naming its
+    ``members``; each member and the rows nested in it follow, with the folds that hide
+    them in ``groups`` (outermost first), for the page to show when a fold is opened.
+    A run that did not succeed keeps a visible row of its own.
+    """
     t0 = trace.start
     marked = critical_path(trace)
-    rows = trace.rows()
-    known = {span.span_id for _depth, span in rows}
+    rows = _folded_rows(trace)
+    known = {span.span_id for _depth, span, _groups, _members in rows}
+    spans = []
+    for depth, span, groups, members in rows:
+        entry = _span_data(span, depth, t0, marked, known)
+        entry["groups"] = list(groups)
+        if members:
+            failed = sum(1 for m in members if m.status != "succeeded")
+            entry["critical"] = any(m.span_id in marked for m in members)
+            entry["folded"] = {
+                "count": len(members),
+                "failed": failed,
+                "members": [m.span_id for m in members],
+            }
+        spans.append(entry)
     return {
         "title": title or "hybrid trace",
         "summary": trace.summary(),
         "problems": list(trace.problems),
         "total": round((trace.end - t0) * 1000, 3),
-        "spans": [_span_data(span, depth, t0, marked, known) for depth, span in rows],
-        "runs": _graphs([span for _depth, span in rows if span.kind == "run"], t0),
+        "spans": spans,
+        "runs": _graphs([s for _d, s, _g, members in rows if s.kind == "run" and not members], t0),
     }
+
+
+_Row = tuple[int, Span, tuple[str, ...], list[Span]]
+
+
+def _folded_rows(trace: Trace) -> list[_Row]:
+    """``(depth, span, folds hiding it, members)`` for every span, and one row per fold:
+    a fold's row comes first, then each member it hides (with what nests in it), so
+    opening a fold shows its members right under it."""
+    out: list[_Row] = []
+
+    def visit(span: Span, depth: int, groups: tuple[str, ...]) -> None:
+        out.append((depth, span, groups, []))
+        for row, members in fold_elements(span):
+            if not members:
+                visit(row, depth + 1, groups)
+                continue
+            out.append((depth + 1, row, groups, members))
+            inside = (*groups, row.span_id)
+            for member in members:
+                if member.status == "succeeded":  # the others keep rows of their own
+                    visit(member, depth + 1, inside)
+
+    for root in sorted(trace.roots, key=lambda s: s.start):
+        visit(root, 0, ())
+    return out
 
 
 def _graphs(runs: list[Span], t0: float) -> list[dict[str, Any]]:

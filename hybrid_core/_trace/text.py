@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from .reader import Trace, critical_path, format_duration
 from .spans import Span
 
-__all__ = ["problems_text", "render_timeline"]
+__all__ = ["fold_elements", "problems_text", "render_timeline"]
 
 _FILL = {
     True: {"run": "▒", "step": "█", "route": "─", "call": "▓", "wait": "░", "undo": "▚"},
@@ -123,26 +123,38 @@ def _visible(
 def _children(span: Span, expand: bool) -> list[Span]:
     """``span``'s children in start order, its element runs folded into one summary span
     per workflow (those that did not succeed stay, after it)."""
-    children = sorted(span.children, key=lambda s: s.start)
     if expand:
-        return children
+        return sorted(span.children, key=lambda s: s.start)
+    return [row for row, _members in fold_elements(span)]
+
+
+def fold_elements(span: Span) -> list[tuple[Span, list[Span]]]:
+    """``span``'s children in start order as ``(row, members)``, the runs of a map step's
+    elements folded: one summary span per workflow stands where its first run was, with
+    every run it stands for as its members; a run that did not succeed also keeps its
+    own row (with no members), where it was. An ordinary child has no members; a
+    workflow with a single element run is not folded.
+
+    The text timeline and the HTML page both fold with this.
+    """
+    children = sorted(span.children, key=lambda s: s.start)
     groups: dict[str, list[Span]] = {}
     for child in children:
         if child.kind == "run" and child.attributes.get("element"):
             groups.setdefault(child.name, []).append(child)
     folded = {id(c) for runs in groups.values() if len(runs) > 1 for c in runs}
     if not folded:
-        return children
-    out: list[Span] = []
+        return [(child, []) for child in children]
+    out: list[tuple[Span, list[Span]]] = []
     for child in children:
         if id(child) not in folded:
-            out.append(child)
+            out.append((child, []))
             continue
         runs = groups[child.name]
         if child is runs[0]:
-            out.append(_fold(runs))
+            out.append((_fold(runs), runs))
         if child.status != "succeeded":
-            out.append(child)  # what went wrong stays visible
+            out.append((child, []))  # what went wrong stays visible
     return out
 
 

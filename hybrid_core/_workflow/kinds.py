@@ -17,7 +17,7 @@ from .._execution.executor import Call
 from ..exceptions import Cancelled, Halt, StepFailed
 from .outcome import RunResult, RunStatus
 from .refs import SKIPPED
-from .signature import Signature
+from .signature import Signature, is_async
 from .step import Step, StepCall
 
 if TYPE_CHECKING:
@@ -152,10 +152,10 @@ class _Map:
         "blocking",
         "concurrency",
         "fn",
+        "is_async",
         "item",
         "keep_runs",
         "name",
-        "signature",
         "workflow",
     )
 
@@ -177,7 +177,9 @@ class _Map:
         self.item = item
         self.concurrency = concurrency
         self.blocking = blocking
-        self.signature = Signature(fn) if fn is not None else None
+        # An element is called with the element and the step's arguments as they are:
+        # whether it is a coroutine function is all there is to know of it.
+        self.is_async = fn is not None and is_async(fn)
 
     async def __call__(self, call: StepCall) -> Any:
         extra = dict(call.arguments)
@@ -265,12 +267,12 @@ class _Map:
 
     async def _call_fn(self, call: StepCall, item: Any, extra: Mapping[str, Any]) -> Any:
         fn = self.fn
-        assert fn is not None and self.signature is not None
+        assert fn is not None
         args: tuple[Any, ...] = (item,)
         kwargs = dict(extra)
         if self.item is not None:
             args, kwargs[self.item] = (), item
-        if self.signature.is_async:
+        if self.is_async:
             return await fn(*args, **kwargs)
         if self.blocking:
             return await call.runtime.executor.asubmit(Call(fn, args, kwargs))
@@ -313,7 +315,7 @@ def map_step(
     """
     if (fn is None) == (workflow is None):
         raise TypeError(f"map step {name!r}: give a function or a workflow to run per element")
-    if blocking and fn is not None and Signature(fn).is_async:
+    if blocking and fn is not None and is_async(fn):
         raise TypeError(f"map step {name!r}: an async function cannot be blocking")
     if concurrency is not None and (
         isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
