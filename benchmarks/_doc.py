@@ -38,8 +38,8 @@ $ python benchmarks/run.py --quick --write  # ... and writes this page anyway
 ```
 
 Each suite is one module, `benchmarks/bench_<name>.py` (`hybrid`, `import`, `journal`,
-`registry`, `review`, `routing`, `startup`, `telemetry`, `workflow`); adding a module adds
-a suite and a section here. A full run takes about ten minutes on two cores and the
+`registry`, `review`, `routing`, `startup`, `telemetry`, `validate`, `workflow`); adding a
+module adds a suite and a section here. A full run takes about ten minutes on two cores and the
 journal suite about three more (the workflow or journal suite creates the peer tools'
 environment, `benchmarks/.peers-venv`, the first time); `--quick` about two, and one more.
 The review suite needs the plugin distributions installed (`pip install
