@@ -37,18 +37,18 @@ $ python benchmarks/run.py --quick          # a smoke run with fewer repetitions
 $ python benchmarks/run.py --quick --write  # ... and writes this page anyway
 ```
 
-Each suite is one module, `benchmarks/bench_<name>.py` (`hybrid`, `import`, `registry`,
-`review`, `routing`, `startup`, `telemetry`, `workflow`); adding a module adds a suite and
-a section here. A full run takes about ten minutes on two cores (the workflow suite
-creates the peer tools' environment, `benchmarks/.peers-venv`, the first time), `--quick`
-about two. The review suite needs the plugin distributions installed
-(`pip install ./plugins/hybrid-core-pyast ./plugins/hybrid-core-pyanalysis
-./plugins/hybrid-core-review`). Every figure is a median over several runs, and runs
-being compared take turns so that background load falls on all of them alike. Each
-section says when and on what machine it was last measured; figures from different
-machines do not compare, the ratios within one section do. The sections between
-`begin generated` and `end generated` markers are rewritten by the runner: edit the
-suites, not the figures.
+Each suite is one module, `benchmarks/bench_<name>.py` (`hybrid`, `import`, `journal`,
+`registry`, `review`, `routing`, `startup`, `telemetry`, `validate`, `workflow`); adding a
+module adds a suite and a section here. A full run takes about ten minutes on two cores and the
+journal suite about three more (the workflow or journal suite creates the peer tools'
+environment, `benchmarks/.peers-venv`, the first time); `--quick` about two, and one more.
+The review suite needs the plugin distributions installed (`pip install
+./plugins/hybrid-core-pyast ./plugins/hybrid-core-pyanalysis ./plugins/hybrid-core-review`).
+Every figure is a median over several runs, and runs being compared take turns so that
+background load falls on all of them alike. Each section says when and on what machine it
+was last measured; figures from different machines do not compare, the ratios within one
+section do. The sections between `begin generated` and `end generated` markers are
+rewritten by the runner: edit the suites, not the figures.
 """
 
 

@@ -6,7 +6,9 @@ re-creating it when the pinned requirements change. :func:`run_peer` runs one pe
 (``<name>_peer.py`` in this folder) in a subprocess of that environment, from a scratch
 folder and in a process group of its own (so a timeout stops whatever the peer started),
 and returns the figures the script printed as JSON. :data:`PEERS` lists the rows the
-scripts give and :data:`NOTES` how each tool is run. Nothing here imports a peer.
+scripts give and :data:`NOTES` how each tool is run, for the workflow suite;
+:data:`DURABLE_PEERS` and :data:`DURABLE_NOTES` the same for the journal suite's peers,
+which save every step of a run to SQLite. Nothing here imports a peer.
 """
 
 from __future__ import annotations
@@ -75,6 +77,29 @@ NOTES = {
     "and us/step is per step at that size); the I/O fan-out keeps its 100 steps. Its time per "
     "task also drifts while the temporary API works through earlier runs' events (from about "
     "20 to about 65 ms per chained task between trials on this machine).",
+}
+
+
+DURABLE_PEERS = (
+    Peer("langgraph_sqlite", "sync", 'LangGraph {v}, `SqliteSaver`, `durability="sync"`'),
+    Peer("langgraph_sqlite", "async", 'LangGraph {v}, `SqliteSaver`, `durability="async"`'),
+    Peer("dbos", "sync", "DBOS {v}, SQLite system database, sync steps"),
+    Peer("dbos", "async", "DBOS {v}, SQLite system database, async steps"),
+)
+DURABLE_NOTES = {
+    "langgraph_sqlite": "LangGraph: the workflow suite's chain graph (sync nodes, one "
+    "`invoke` per run, a new `thread_id` each run) compiled with a `SqliteSaver` "
+    "(langgraph-checkpoint-sqlite {langgraph-checkpoint-sqlite}) on a file opened with "
+    "`sqlite3.connect(path, check_same_thread=False)`; the saver writes a checkpoint per "
+    "step ({per_run} checkpoints per run). SQLite as it left it: journal mode "
+    "{journal_mode}, synchronous={synchronous} (SQLite {sqlite}). "
+    '`durability="sync"` writes each checkpoint before the next step starts, LangGraph\'s '
+    'default `"async"` while the next step runs.',
+    "dbos": "DBOS: a `@DBOS.workflow()` calling a `@DBOS.step()` once per step, configured "
+    "with only a name, a SQLite system database file and log level WARNING (no Postgres, "
+    "Conductor or OTLP export), launched before any timing; each run is one workflow call "
+    "under a new workflow id. SQLite as DBOS left it: journal mode {journal_mode}, "
+    "synchronous={synchronous} (SQLite {sqlite}).",
 }
 
 

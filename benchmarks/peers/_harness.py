@@ -10,7 +10,8 @@ runs each workload it implements once to warm up, then ``repeats`` more times, o
 when the warm-up run says they would take longer than ``budget`` seconds (at least one),
 and prints one JSON object as its last line of output::
 
-    {"version": "1.2.3", "variants": {"sync": {"chain": {"seconds": [...], "size": 200}}}}
+    {"version": "1.2.3", "variants": {"sync": {"chain": {"seconds": [...], "size": 200}}},
+     "settings": {}}
 
 A workload that raises is reported as ``{"error": "..."}`` in place of its figures, so
 one failure leaves the other figures standing; one a variant does not run (its builder
@@ -143,7 +144,13 @@ def run_async(given: Mapping[str, Any], build: AsyncBuild) -> dict[str, Any]:
     return asyncio.run(main())
 
 
-def emit(version: str, variants: Mapping[str, Mapping[str, Any]]) -> None:
-    """Print the figures as the last line of output, for the suite to read."""
+def emit(
+    version: str,
+    variants: Mapping[str, Mapping[str, Any]],
+    settings: Mapping[str, Any] | None = None,
+) -> None:
+    """Print the figures as the last line of output, for the suite to read; ``settings``
+    are what the peer reports of its own configuration (for the notes)."""
     sys.stdout.flush()
-    print(json.dumps({"version": version, "variants": variants}), flush=True)
+    out = {"version": version, "variants": variants, "settings": dict(settings or {})}
+    print(json.dumps(out), flush=True)

@@ -64,15 +64,16 @@ def io_node(i: int, sleep: float, is_async: bool) -> Any:
     return block
 
 
-def graph(workload: str, steps: int, sleep: float, is_async: bool) -> Any:
-    """The compiled graph for ``workload`` and a function reading its answer."""
+def graph(workload: str, steps: int, sleep: float, is_async: bool, checkpointer: Any = None) -> Any:
+    """The compiled graph for ``workload`` and a function reading its answer; with
+    ``checkpointer``, compiled to save its state there."""
     builder = StateGraph(State)
     if workload == "chain":
         for i in range(steps):
             builder.add_node(f"s{i}", chain_node(is_async))
             builder.add_edge(f"s{i - 1}" if i else START, f"s{i}")
         builder.add_edge(f"s{steps - 1}", END)
-        return builder.compile(), lambda out: out["x"]
+        return builder.compile(checkpointer=checkpointer), lambda out: out["x"]
     if workload == "fanout":
         builder.add_node("source", _identity(is_async))
         builder.add_edge(START, "source")
@@ -83,12 +84,12 @@ def graph(workload: str, steps: int, sleep: float, is_async: bool) -> Any:
         builder.add_node("sink", _sum(is_async))
         builder.add_edge(leaves, "sink")
         builder.add_edge("sink", END)
-        return builder.compile(), lambda out: out["total"]
+        return builder.compile(checkpointer=checkpointer), lambda out: out["total"]
     for i in range(steps):
         builder.add_node(f"io{i}", io_node(i, sleep, is_async))
         builder.add_edge(START, f"io{i}")
         builder.add_edge(f"io{i}", END)
-    return builder.compile(), lambda out: sorted(out["parts"])
+    return builder.compile(checkpointer=checkpointer), lambda out: sorted(out["parts"])
 
 
 def _identity(is_async: bool) -> Any:

@@ -2,13 +2,14 @@
 
 Nothing points Prefect at an API (``PREFECT_API_URL`` is removed from the environment),
 so it runs in its ephemeral mode: the first flow run starts a temporary local API on a
-throwaway SQLite database under a temporary ``PREFECT_HOME``, outside the timed runs.
-The server's analytics are off and the log level is WARNING, which spares it a log line
-per task run. chain: a flow calling a task ``n`` times in a row; fanout: a ``source``
-task, ``n`` ``leaf.submit`` calls (the default ``ThreadPoolTaskRunner``), and a ``sink``
-task given the futures; io: an async flow gathering ``n`` async task calls, each awaiting
-``asyncio.sleep`` (faster here than ``.submit`` to a thread per task). Each run is one
-flow call; one small flow runs first, to start the temporary API before any timing.
+throwaway SQLite database under a temporary ``PREFECT_HOME``, outside the timed runs
+(it is given up to 120 s to start). The server's analytics are off and the log level is
+WARNING, which spares it a log line per task run. chain: a flow calling a task ``n``
+times in a row; fanout: a ``source`` task, ``n`` ``leaf.submit`` calls (the default
+``ThreadPoolTaskRunner``), and a ``sink`` task given the futures; io: an async flow
+gathering ``n`` async task calls, each awaiting ``asyncio.sleep`` (faster here than
+``.submit`` to a thread per task). Each run is one flow call; one small flow runs first,
+to start the temporary API before any timing.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ os.environ.update(
     PREFECT_SERVER_ALLOW_EPHEMERAL_MODE="true",
     PREFECT_LOGGING_LEVEL="WARNING",
     PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    # Its default 20 s is not always enough for the first start on a busy machine.
+    PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
 )
 
 import asyncio  # noqa: E402
