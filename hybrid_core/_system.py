@@ -35,7 +35,7 @@ from ._routing.router import Decision, Router, RoutingPolicy
 from ._routing.strategies import RoutingStrategy
 from ._telemetry.bus import Sink, TelemetryBus
 from ._workflow import RunResult, Workflow, aresume_workflow, arun_workflow
-from ._workflow.durable import Durable, changed_steps, encode, fingerprints
+from ._workflow.durable import Durable, changed_steps, encode, fingerprints, prints_text
 from .exceptions import (
     DefinitionChangedError,
     JournalError,
@@ -419,13 +419,13 @@ class Hybrid(Assembly):
         self, journal: Journal, wf: Workflow, inputs: Mapping[str, Any], run_id: str
     ) -> Durable:
         wf.plan()  # a definition error is raised before anything is journaled
-        whole, prints = fingerprints(wf)
+        whole, _ = fingerprints(wf)
         data = encode(journal.codec, dict(inputs), f"the inputs of workflow {wf.name!r}")
         writer = journal.begin(
             run_id,
             workflow=wf.name,
             fingerprint=whole,
-            step_prints=prints,
+            step_prints=prints_text(wf),
             inputs=data,
             total=len(wf.steps),
             meta=self.run_meta,

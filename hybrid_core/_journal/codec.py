@@ -33,7 +33,8 @@ from ..exceptions import JournalCodecError
 
 __all__ = ["Codec", "JsonCodec", "PickleCodec", "builtin_codecs"]
 
-_PLAIN = (str, int, float, bool, type(None))
+PLAIN = frozenset({str, int, float, bool, type(None)})  # stored as JSON is
+_PLAIN = PLAIN
 _PATHS = {
     cls.__name__: cls
     for cls in (
@@ -45,7 +46,8 @@ _PATHS = {
         pathlib.PureWindowsPath,
     )
 }
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per call
+# One encoder, not one per call: what the json codec writes for a value in PLAIN.
+encode_plain = _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 _FIX = "return plain data (dicts, lists, str, numbers) or an attrs/dataclass record"
 
 
@@ -64,7 +66,13 @@ class Codec(Protocol):
     def decode(self, data: str | bytes) -> Any: ...
 
 
-def _refuse(where: str, value: Any, fix: str = _FIX) -> JournalCodecError:
+class _Unstorable(Exception):
+    """The fast pass met a value it cannot store (the slow pass says where)."""
+
+
+def _refuse(where: str | None, value: Any, fix: str = _FIX) -> Exception:
+    if where is None:
+        return _Unstorable()
     kind = f"{type(value).__module__}.{type(value).__qualname__}"
     if type(value).__module__ == "builtins":
         kind = type(value).__qualname__
@@ -75,7 +83,7 @@ def _refuse(where: str, value: Any, fix: str = _FIX) -> JournalCodecError:
     )
 
 
-def _class_ref(cls: type, where: str, value: Any) -> str:
+def _class_ref(cls: type, where: str | None, value: Any) -> str:
     qual = cls.__qualname__
     if "<locals>" in qual:
         raise _refuse(
@@ -118,23 +126,32 @@ class JsonCodec:
         return self._encode_at(value, "the value")
 
     def _encode_at(self, value: Any, where: str) -> str:
-        """Encode ``value``; a refusal calls it ``where`` (``the result of step 'parse'``)."""
+        """Encode ``value``; a refusal calls it ``where`` (``the result of step 'parse'``).
+
+        Packed first without keeping track of where it is; only a value that turns out
+        unstorable is walked again, to name the place in it that is.
+        """
         if type(value) in _PLAIN:
             return _ENCODE(value)
-        return _ENCODE(self._pack(value, where))
+        try:
+            return _ENCODE(self._pack(value, None))
+        except _Unstorable:
+            self._pack(value, where)
+            raise AssertionError("unreachable: the second pass refuses too") from None
 
     def decode(self, data: str | bytes) -> Any:
         return self._unpack(json.loads(data))
 
     # -- packing --------------------------------------------------------------------------
 
-    def _pack(self, v: Any, where: str) -> Any:
+    def _pack(self, v: Any, where: str | None) -> Any:
         t = type(v)
         if t in _PLAIN:
             return v
         if t is list:
             return [
-                x if type(x) in _PLAIN else self._pack(x, f"{where}[{i}]") for i, x in enumerate(v)
+                x if type(x) in _PLAIN else self._pack(x, where and f"{where}[{i}]")
+                for i, x in enumerate(v)
             ]
         if t is dict:
             out = {}
@@ -142,24 +159,29 @@ class JsonCodec:
                 if type(k) is not str or k[:1] == "$":
                     return self._pairs(v, where)
                 tx = type(x)
-                out[k] = x if tx in _PLAIN else self._pack(x, f"{where}[{k!r}]")
+                out[k] = x if tx in _PLAIN else self._pack(x, where and f"{where}[{k!r}]")
             return out
         if t is tuple:
-            return {"$t": [self._pack(x, f"{where}[{i}]") for i, x in enumerate(v)]}
+            return {"$t": [self._pack(x, where and f"{where}[{i}]") for i, x in enumerate(v)]}
         if isinstance(v, tuple) and hasattr(t, "_fields"):  # a namedtuple
             ref = _class_ref(t, where, v)
             return {
                 "$nt": [
                     ref,
-                    [self._pack(x, f"{where}.{f}") for f, x in zip(t._fields, v, strict=True)],
+                    [
+                        self._pack(x, where and f"{where}.{f}")
+                        for f, x in zip(t._fields, v, strict=True)
+                    ],
                 ]
             }
         if isinstance(v, enum.Enum):
-            return {"$e": [_class_ref(t, where, v), self._pack(v.value, f"{where}.value")]}
+            return {
+                "$e": [_class_ref(t, where, v), self._pack(v.value, where and f"{where}.value")]
+            }
         if isinstance(v, (bytes, bytearray)):
             return {"$b" if t is bytes else "$ba": base64.b64encode(v).decode("ascii")}
         if isinstance(v, (set, frozenset)):
-            items = [self._pack(x, f"an element of {where}") for x in v]
+            items = [self._pack(x, where and f"an element of {where}") for x in v]
             return {"$s" if isinstance(v, set) else "$fs": items}
         if isinstance(v, dt.datetime):
             return {"$dt": v.isoformat()}
@@ -178,13 +200,14 @@ class JsonCodec:
         if attrs.has(t):
             ref = _class_ref(t, where, v)
             fields = {
-                a.name: self._pack(getattr(v, a.name), f"{where}.{a.name}") for a in attrs.fields(t)
+                a.name: self._pack(getattr(v, a.name), where and f"{where}.{a.name}")
+                for a in attrs.fields(t)
             }
             return {"$a": [ref, fields]}
         if dataclasses.is_dataclass(v):
             ref = _class_ref(t, where, v)
             fields = {
-                f.name: self._pack(getattr(v, f.name), f"{where}.{f.name}")
+                f.name: self._pack(getattr(v, f.name), where and f"{where}.{f.name}")
                 for f in dataclasses.fields(v)
             }
             return {"$dc": [ref, fields]}
@@ -195,9 +218,13 @@ class JsonCodec:
             return {"$g": glob}
         raise _refuse(where, v)
 
-    def _pairs(self, v: dict[Any, Any], where: str) -> Any:
-        return {"$d": [[self._pack(k, f"a key of {where}"), self._pack(x, f"{where}[{k!r}]")]
-                       for k, x in v.items()]}  # fmt: skip
+    def _pairs(self, v: dict[Any, Any], where: str | None) -> Any:
+        pairs = [
+            [self._pack(k, where and f"a key of {where}"),
+             self._pack(x, where and f"{where}[{k!r}]")]
+            for k, x in v.items()
+        ]  # fmt: skip
+        return {"$d": pairs}
 
     # -- unpacking ------------------------------------------------------------------------
 

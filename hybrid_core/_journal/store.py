@@ -368,7 +368,7 @@ class Journal:
         *,
         workflow: str,
         fingerprint: str,
-        step_prints: Mapping[str, str],
+        step_prints: Mapping[str, str] | str,
         inputs: str | bytes,
         total: int,
         meta: Mapping[str, Any] | None = None,
@@ -382,7 +382,8 @@ class Journal:
                 " total, owner, token, lease_until, started, updated, meta)"
                 " VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    run_id, workflow, fingerprint, json.dumps(dict(step_prints)),
+                    run_id, workflow, fingerprint,
+                    step_prints if isinstance(step_prints, str) else json.dumps(dict(step_prints)),
                     self.codec.name, inputs, total, self.owner, token, now + self.lease, now,
                     now, json.dumps(dict(meta or {}), default=str),
                 ),

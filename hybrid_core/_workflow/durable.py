@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._journal import Codec, JsonCodec, RunWriter
+from .._journal.codec import PLAIN as _PLAIN
+from .._journal.codec import encode_plain as _ENCODE
 from ..exceptions import JournalCodecError, describe_error
 from .outcome import StepRecord, StepStatus
 from .refs import SKIPPED
@@ -58,6 +60,7 @@ class Durable:
     __slots__ = (
         "codec",
         "failed",
+        "json",
         "loaded",
         "loader",
         "loop",
@@ -80,6 +83,7 @@ class Durable:
         those below the top-level step ``name``; without one, nothing is resumed."""
         self.writer = writer
         self.codec = writer.codec
+        self.json = type(self.codec) is JsonCodec  # plain values take a shortcut
         self.loader = loader
         self.loaded: set[str] = set()
         self.restored: dict[str, Row] = dict(loader(None)) if loader is not None else {}
@@ -156,11 +160,14 @@ class Durable:
     def outcome(self, path: str, rec: StepRecord) -> int:
         """Buffer a step's final status (its result through the codec); the row's number."""
         status = rec.status
-        value = None
+        value: str | bytes | None = None
         error = None
         if status.done:
-            if rec.result is not SKIPPED:
-                value = encode(self.codec, rec.result, f"the result of step {path!r}")
+            result = rec.result
+            if type(result) in _PLAIN and self.json:
+                value = _ENCODE(result)
+            elif result is not SKIPPED:
+                value = encode(self.codec, result, f"the result of step {path!r}")
         elif rec.error is not None:
             error = describe_error(rec.error)
         seq = self.writer.add(
@@ -318,10 +325,19 @@ def fingerprints(workflow: Workflow) -> tuple[str, dict[str, str]]:
                     inner = f"{step.name}/"
                 for path, digest in fingerprints(nested)[1].items():
                     prints[inner + path] = digest
-        whole = hashlib.blake2b(json.dumps(prints, sort_keys=True).encode(), digest_size=12)
+        text = json.dumps(prints, sort_keys=True)
+        whole = hashlib.blake2b(text.encode(), digest_size=12)
         whole.update(repr(tuple(workflow.inputs)).encode())
-        plan.prints = (whole.hexdigest(), prints)
-    return plan.prints
+        plan.prints = (whole.hexdigest(), prints, text)
+    return plan.prints[0], plan.prints[1]
+
+
+def prints_text(workflow: Workflow) -> str:
+    """:func:`fingerprints`' per-step digests as the JSON text a journal stores."""
+    fingerprints(workflow)
+    prints = workflow.plan().prints
+    assert prints is not None
+    return prints[2]
 
 
 def changed_steps(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:

@@ -79,7 +79,7 @@ class Plan:
         self.data_edges: list[tuple[int, int, tuple[str, ...]]] = []
         self.wait_edges: list[tuple[int, int]] = []
         self.input_edges: list[tuple[str, int, tuple[str, ...]]] = []
-        self.prints: tuple[str, dict[str, str]] | None = None  # see durable.fingerprints
+        self.prints: tuple[str, dict[str, str], str] | None = None  # durable.fingerprints
 
     def scheduler(self, done: Iterable[int] = ()) -> Scheduler:
         """A fresh scheduler for one run; ``done`` are steps completed before it (resume)."""
