@@ -216,6 +216,7 @@ class Hybrid(Assembly):
                 self._declare_workflows()
                 self._check_routed_capabilities()
                 self._raise_config_problems()
+                await self._start_executor()
                 await self._start_engines()
                 self._run_startup_hooks()
                 self._report_failures()

@@ -16,6 +16,8 @@ Every error the package raises on purpose derives from :class:`HybridCoreError`:
     │   ├── DeadlineExceeded (TimeoutError)   the deadline passed
     │   └── Cancelled                         the context was cancelled
     ├── SystemStateError (RuntimeError)       the system was used before start or after close
+    ├── ExecutorError (RuntimeError)          the executor could not run a call (its cluster)
+    │   └── WorkerLost                        ... the worker running it died or was lost
     ├── Halt                                  a step asks to halt its run (a signal, not a failure)
     ├── JournalError                          the run journal could not be used
     │   ├── JournalCodecError (TypeError)     a value cannot be stored by the journal's codec
@@ -58,6 +60,7 @@ __all__ = [
     "DuplicateProviderError",
     "EngineError",
     "EngineTimeout",
+    "ExecutorError",
     "Halt",
     "HybridCoreError",
     "JournalCodecError",
@@ -79,6 +82,7 @@ __all__ = [
     "UnknownCapabilityError",
     "UnknownRunError",
     "UnknownStrategyError",
+    "WorkerLost",
     "WorkflowCancelled",
     "WorkflowDefinitionError",
     "WorkflowError",
@@ -239,6 +243,35 @@ class Cancelled(ContextError):
 
 class SystemStateError(HybridCoreError, RuntimeError):
     """The system was used in a state that does not allow it (before start, after close)."""
+
+
+class ExecutorError(HybridCoreError, RuntimeError):
+    """The executor could not run a call: its cluster cannot be reached, or was lost.
+
+    Infrastructure, not the call's own failure: the call's exception, when it raises one,
+    reaches the caller with its own type instead. ``executor`` names the executor.
+    """
+
+    def __init__(self, executor: str, message: str) -> None:
+        self.executor = executor
+        super().__init__(executor, message)
+
+    def __str__(self) -> str:
+        return f"executor {self.args[0]!r}: {self.args[1]}"
+
+
+class WorkerLost(ExecutorError):
+    """The worker running a call died, or left, before the call returned.
+
+    The call may or may not have run; the router retries it like any failed attempt (a
+    step retries it when its ``RetryPolicy.retry_on`` includes ``WorkerLost``). ``call``
+    is the call's key, when it has one.
+    """
+
+    def __init__(self, executor: str, message: str, call: str | None = None) -> None:
+        self.call = call
+        super().__init__(executor, message)
+        self.args = (executor, message, call)
 
 
 class RoutingError(HybridCoreError):

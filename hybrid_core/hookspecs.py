@@ -55,8 +55,12 @@ def hybrid_telemetry_sinks(settings: Mapping[str, Any]) -> Sequence[Sink]:
 
 
 @hookspec
-def hybrid_executors() -> Sequence[Executor]:
-    """Return executors, objects with a ``name`` and ``asubmit``/``aclose`` methods."""
+def hybrid_executors(settings: Mapping[str, Any]) -> Sequence[Executor]:
+    """Return executors, objects with a ``name`` and ``asubmit``/``aclose`` methods.
+
+    ``settings`` is the ``[executor]`` table; an executor reads its options from
+    ``settings[name]`` and raises ``ConfigError`` naming each bad key.
+    """
 
 
 @hookspec

@@ -7,6 +7,7 @@ configuration error. User errors print one line (``error: ...``); ``-v`` adds tr
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import os
 import platform
@@ -441,6 +442,7 @@ def _diagnose(system: Hybrid, config_file: Path | None) -> dict[str, Any]:
         for p in system.registry.of_kind(ProviderKind.WORKFLOW)
         for gap in system.missing(p.target)
     ]
+    executor, trouble = _describe_executor(system)
     duplicates = [
         r
         for r in failed
@@ -460,15 +462,35 @@ def _diagnose(system: Hybrid, config_file: Path | None) -> dict[str, Any]:
         "capabilities": len(system.registry.capabilities()),
         "failed_plugins": failed,
         "duplicate_names": duplicates,
-        "problems": [*system.problems, *gaps],
+        "executor": executor,
+        "problems": [*system.problems, *gaps, *trouble],
         "sink_failures": dict(system.telemetry.sink_failures),
         "slow_plugins": [
             {"name": r.name, "import_seconds": round(r.import_seconds or 0.0, 3)}
             for r in system.plugins
             if r.slow
         ],
-        "healthy": not failed and not system.problems and not gaps,
+        "healthy": not failed and not system.problems and not gaps and not trouble,
     }
+
+
+def _describe_executor(system: Hybrid) -> tuple[dict[str, Any], list[str]]:
+    """What the chosen executor says it runs on (its optional ``describe()``), or why
+    it cannot say (a cluster that does not answer)."""
+    executor = system.executor
+    info: dict[str, Any] = {"name": executor.name}
+    describe = getattr(executor, "describe", None)
+    if not callable(describe):
+        return info, []
+    try:
+        found = describe()
+        if inspect.isawaitable(found):
+            awaited = found
+            found = system._sync(lambda: awaited)
+        info.update(found)
+    except Exception as exc:  # noqa: BLE001 - reported, like any other problem
+        return info, [f"executor {executor.name!r}: {type(exc).__name__}: {exc}"]
+    return info, []
 
 
 def warn_about_plugins(system: Hybrid, closing: Sequence[str] = ()) -> None:
@@ -492,6 +514,10 @@ def _print_report(report: dict[str, Any]) -> None:
         f"plugins      {report['plugins']}, providers {report['providers']}, "
         f"capabilities {report['capabilities']}"
     )
+    executor = dict(report["executor"])
+    name = executor.pop("name")
+    details = ", ".join(f"{k} {_shown(v)}" for k, v in executor.items())
+    click.echo(f"executor     {name}" + (f" ({details})" if details else ""))
     for record in report["failed_plugins"]:
         click.echo(
             f"FAILED plugin {record['name']} ({record['distribution'] or record['source']}): "
@@ -505,6 +531,14 @@ def _print_report(report: dict[str, Any]) -> None:
             f"(over {SLOW_IMPORT_SECONDS} s; every command pays it)"
         )
     click.echo("healthy" if report["healthy"] else "problems found")
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={v}" for k, v in value.items()) + "}" if value else "none"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value)) or "none"
+    return str(value)
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:

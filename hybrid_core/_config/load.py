@@ -39,12 +39,18 @@ class PluginsConfig:
 
 @attrs.frozen
 class ExecutorConfig:
-    """``[executor]``: which executor runs blocking work, and the local pools' sizes."""
+    """``[executor]``: which executor runs blocking work, and the local pools' sizes.
+
+    ``settings`` is the whole table, read-only, as ``hybrid_executors(settings)`` gets it:
+    an ``[executor.NAME]`` table holds the options of the executor named NAME, which its
+    plugin checks.
+    """
 
     name: str = "local"
     max_threads: int | None = None
     max_processes: int | None = None
     close_grace: float = 10.0
+    settings: Mapping[str, Any] = _EMPTY
 
 
 @attrs.frozen
@@ -236,7 +242,10 @@ def _plugins(check: _Checker, data: Mapping[str, Any]) -> PluginsConfig:
 
 
 def _executor(check: _Checker, data: Mapping[str, Any]) -> ExecutorConfig:
-    check.unknown_keys(data, "executor", ("name", "max_threads", "max_processes", "close_grace"))
+    # A table is an executor's own options ([executor.dask]); its plugin checks them.
+    own = {k for k, v in data.items() if isinstance(v, Mapping)}
+    scalars = {k: v for k, v in data.items() if k not in own}
+    check.unknown_keys(scalars, "executor", ("name", "max_threads", "max_processes", "close_grace"))
     name = data.get("name", "local")
     if not isinstance(name, str) or not name:
         check.problem("executor.name", f"must be an executor name, not {_kind(name)}")
@@ -252,6 +261,7 @@ def _executor(check: _Checker, data: Mapping[str, Any]) -> ExecutorConfig:
         max_threads=check.count(data, "max_threads", "executor.max_threads"),
         max_processes=check.count(data, "max_processes", "executor.max_processes"),
         close_grace=grace,
+        settings=MappingProxyType(dict(data)),
     )
 
 

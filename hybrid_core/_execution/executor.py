@@ -38,6 +38,13 @@ class Call:
     arguments picklable. Calls with the same ``affinity`` (e.g. a file path) should run
     in the same worker where the executor can arrange it, so a worker-side cache (a parsed
     file, a loaded model) serves them all; an executor is free to ignore it.
+
+    ``key`` names the attempt the call belongs to (``RUN/PATH#ATTEMPT``, with the engine
+    for an engine call: ``RUN/files[3]/lint/pyast.lint#2``), for an executor that labels
+    its work (a cluster's task key); None when the core has no step to name. It is a
+    label, not an identity: an executor must not merge two calls that share it.
+    ``resources`` are the per-call needs of an engine (``{"cpu": 1}``), which the core
+    already holds from the system's pools; an executor may map them onto its own.
     """
 
     fn: Callable[..., Any]
@@ -45,6 +52,8 @@ class Call:
     kwargs: Mapping[str, Any] = _NO_KWARGS
     where: Where = "thread"
     affinity: Hashable | None = None
+    key: str | None = None
+    resources: Mapping[str, float] = attrs.field(factory=dict)
 
     def __call__(self) -> Any:
         return self.fn(*self.args, **self.kwargs)
@@ -52,7 +61,13 @@ class Call:
 
 @runtime_checkable
 class Executor(Protocol):
-    """Runs :class:`Call` objects off the event loop."""
+    """Runs :class:`Call` objects off the event loop.
+
+    Two methods are optional, and the system looks for them by name: ``astart()``, awaited
+    when the system starts with this executor chosen (an error stops the start: a cluster
+    that cannot be reached), and ``describe()``, a mapping (or an awaitable of one) of
+    what the executor runs on, for ``hybrid doctor``.
+    """
 
     name: str
 
@@ -152,6 +167,10 @@ class LocalExecutor:
         self._running.add(running)
         running.add_done_callback(self._running.discard)
         return await asyncio.wrap_future(running)
+
+    def describe(self) -> Mapping[str, Any]:
+        """The pools' sizes, for ``hybrid doctor``."""
+        return {"threads": self.max_threads, "processes": self.max_processes}
 
     def close(self) -> None:
         """Shut the pools down: running calls get ``close_grace`` seconds, then the busy

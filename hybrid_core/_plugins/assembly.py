@@ -176,7 +176,7 @@ class Assembly:
             engines = manager.collect(record, "hybrid_engines", _check_engine)
             workflows = manager.collect(record, "hybrid_workflows", _check_workflow)
             strategies = manager.collect(record, "hybrid_routing_strategies", _check_strategy)
-            executors = manager.collect(record, "hybrid_executors", _check_executor)
+            executors = self._collect_executors(record)
             codecs = manager.collect(record, "hybrid_journal_codecs", _check_codec)
             sinks = manager.collect(
                 record,
@@ -218,6 +218,22 @@ class Assembly:
             self.codecs[codec.name] = codec
             contribution.codecs.append(codec.name)
         contribution.sinks = list(sinks)
+
+    def _collect_executors(self, record: PluginRecord) -> list[Any]:
+        """The plugin's executors; a ConfigError about its ``[executor.NAME]`` table is
+        the file's problem, reported with the others, not the plugin's failure."""
+        settings = {"settings": self.config.executor.settings}
+        try:
+            return self._manager.collect(record, "hybrid_executors", _check_executor, settings)
+        except PluginError as exc:
+            cause = exc.__cause__
+            if not isinstance(cause, ConfigError):
+                raise
+            source = self.config.source or "<config>"
+            for problem in cause.problems:
+                found = ConfigProblem(source, problem.key, problem.message)
+                self._fatal.append(self._relocated(found))
+            return []
 
     def _override(self, engine: Engine) -> Engine | None:
         """The engine as ``[engines.NAME]`` adjusts it, or None when it is disabled there."""
@@ -401,6 +417,7 @@ class Assembly:
             self._fatal.append(self._name_problem("runs.codec", message).problem)
 
     def _check_executor(self) -> None:
+        self._check_executor_tables()
         name = self.config.executor.name
         if name not in self.executors:
             message = (
@@ -410,6 +427,25 @@ class Assembly:
             )
             self._name_problem("executor.name", message)
             self.problems.append(f"executor.name: {message}; using 'local'")
+
+    def _check_executor_tables(self) -> None:
+        """An ``[executor.NAME]`` table for no executor at all is a misspelling, or dead."""
+        for key, value in self.config.executor.settings.items():
+            if not isinstance(value, Mapping) or key in self.executors:
+                continue
+            message = (
+                f"settings for an executor named {key!r}, which no loaded plugin provides"
+                f"{_closest(str(key), self.executors)}"
+            )
+            found = self._name_problem(join_key(("executor", str(key))), message)
+            self.problems.append(str(found.problem))
+
+    async def _start_executor(self) -> None:
+        """The chosen executor's optional ``astart()``: a cluster unreachable stops here."""
+        chosen = self.executors.get(self.config.executor.name)
+        start = getattr(chosen, "astart", None)
+        if callable(start):
+            await _maybe_await(start())
 
     async def _start_engines(self) -> None:
         for provider in self.registry.of_kind(ProviderKind.ENGINE):

@@ -97,7 +97,7 @@ class Caller:
                         attempt=attempt,
                         kind=provider.kind.value,
                     )
-                return await self._invoke(provider, payload, ctx, timeout)
+                return await self._invoke(provider, payload, ctx, timeout, attempt)
         except BaseException as exc:
             error = exc
             raise
@@ -164,14 +164,19 @@ class Caller:
         return report
 
     async def _invoke(
-        self, provider: Provider, payload: Any, ctx: ExecutionContext, timeout: float | None
+        self,
+        provider: Provider,
+        payload: Any,
+        ctx: ExecutionContext,
+        timeout: float | None,
+        attempt: int = 1,
     ) -> Any:
         limit = earliest(timeout, getattr(provider.target, "timeout", None))
         left = ctx.remaining()
         bounded_by_deadline = left is not None and (limit is None or left < limit)
         if bounded_by_deadline:
             limit = left
-        work = self._start(provider, payload, ctx)
+        work = self._start(provider, payload, ctx, attempt)
         if limit is None:
             return await work
         try:
@@ -183,15 +188,19 @@ class Caller:
                 ) from None
             raise EngineTimeout(provider.name, limit) from None
 
-    def _start(self, provider: Provider, payload: Any, ctx: ExecutionContext) -> Awaitable[Any]:
+    def _start(
+        self, provider: Provider, payload: Any, ctx: ExecutionContext, attempt: int = 1
+    ) -> Awaitable[Any]:
         if provider.kind is ProviderKind.ENGINE:
-            return self._engine_call(provider.target, payload, ctx)
+            return self._engine_call(provider.target, payload, ctx, attempt)
         if self._run_workflow is None:
             raise EngineError(provider.name, "workflows cannot be run by this router")
         inputs = bind_payload(provider.name, getattr(provider.target, "inputs", ()), payload)
         return self._run_workflow(provider.target, inputs, ctx)
 
-    async def _engine_call(self, engine: Engine, payload: Any, ctx: ExecutionContext) -> Any:
+    async def _engine_call(
+        self, engine: Engine, payload: Any, ctx: ExecutionContext, attempt: int = 1
+    ) -> Any:
         handler, mode = engine.handler, engine.context_mode
         args: tuple[Any, ...] = (payload, ctx) if mode == "positional" else (payload,)
         kwargs = {"context": ctx} if mode == "keyword" else {}
@@ -201,7 +210,9 @@ class Caller:
             where = "process" if engine.process else "thread"
             key = engine.affinity_key
             affinity = payload.get(key) if key and isinstance(payload, Mapping) else None
-            call = Call(handler, args, kwargs, where=where, affinity=_hashable(affinity))  # type: ignore[arg-type]
+            key = f"{ctx.run_id}/{ctx.path}/{engine.name}#{attempt}"
+            call = Call(handler, args, kwargs, where=where, affinity=_hashable(affinity),  # type: ignore[arg-type]
+                        key=key, resources=engine.resources or {})  # fmt: skip
             result = await self._executor().asubmit(call)
         else:
             result = handler(*args, **kwargs)

@@ -239,7 +239,7 @@ class _Map:
         # step is taken from the journal (nothing is called), so that a rollback finds it.
         try:
             if self.workflow is None:
-                value = await self._call_fn(call, item, extra)
+                value = await self._call_fn(call, item, extra, path)
             else:
                 assert self.item is not None
                 keep = (
@@ -265,7 +265,9 @@ class _Map:
         except Exception as exc:
             raise StepFailed(label, attempts=1, cause=exc) from exc
 
-    async def _call_fn(self, call: StepCall, item: Any, extra: Mapping[str, Any]) -> Any:
+    async def _call_fn(
+        self, call: StepCall, item: Any, extra: Mapping[str, Any], path: str = ""
+    ) -> Any:
         fn = self.fn
         assert fn is not None
         args: tuple[Any, ...] = (item,)
@@ -275,7 +277,8 @@ class _Map:
         if self.is_async:
             return await fn(*args, **kwargs)
         if self.blocking:
-            return await call.runtime.executor.asubmit(Call(fn, args, kwargs))
+            key = f"{call.context.run_id}/{path or call.path}#{call.attempt}"
+            return await call.runtime.executor.asubmit(Call(fn, args, kwargs, key=key))
         return fn(*args, **kwargs)
 
     def check(self, step: Step) -> list[str]:

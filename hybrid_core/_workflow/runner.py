@@ -302,8 +302,9 @@ class _Run(RunState):
             )
             kwargs = {**kwargs, "context": context}
         if step.blocking:
+            key = f"{self.ctx.run_id}/{self.prefix}{step.name}#{attempt}"
             return await self.runtime.executor.asubmit(
-                Call(step.target, (), kwargs, where=step.pool)
+                Call(step.target, (), kwargs, where=step.pool, key=key)
             )
         if step.is_async:
             return await step.target(**kwargs)
