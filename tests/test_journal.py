@@ -473,3 +473,26 @@ def test_two_resumes_of_one_run_at_once_exactly_one_wins(tmp_path: Path) -> None
     outcomes = sorted((p.wait(timeout=120), p.communicate()[1]) for p in both)
     assert [code for code, _ in outcomes] == [0, 2], outcomes
     assert f"run {run_id} is being run by" in outcomes[1][1]
+
+
+def test_a_run_without_a_configuration_resumes_on_the_defaults_anywhere(tmp_path: Path) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / ".git").mkdir()
+    (here / "slowflow.py").write_text(FLOW)
+    env = {"PYTHONPATH": str(here), "PAUSE": "0.5", "N": "6"}
+    first = _cli(here, "run", "slowflow:wf", "-q", **env)
+    run_id = _wait_for_run(here)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / ".git").mkdir()
+    (elsewhere / "hybrid.toml").write_text("[routing]\nstrategy = 3\n")  # not valid
+    journal = str(here / ".hybrid" / "runs.sqlite3")
+    resumed = run_hybrid(
+        "resume", run_id, "--journal", journal, "--json", cwd=elsewhere,
+        env={"PYTHONPATH": str(here), "PAUSE": "0", "N": "6"},
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["value"] == list(range(6))

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from .._config.load import Config
 from .._journal import Journal, RunRow
 from .._system import Hybrid
 from .app import (
@@ -201,7 +202,13 @@ def resume(run_id: str, journal_file: Path | None, force: bool) -> None:
     outcome was journaled are not run again. A run that succeeded is shown, not re-run.
     """
     opts = _options()
-    journal = open_journal(opts, journal_file, create=False)
+    if journal_file is not None:
+        # Named: no configuration is read before the run says which one it used.
+        if not journal_file.is_file():
+            raise UsageFailure(f"no run journal at {journal_file}; check --journal FILE")
+        journal = Journal(journal_file)
+    else:
+        journal = open_journal(opts, None, create=False)
     row = journal.run(run_id)
     if opts.config is None and row.meta.get("config"):
         recorded = Path(str(row.meta["config"]))
@@ -225,7 +232,12 @@ def resume(run_id: str, journal_file: Path | None, force: bool) -> None:
 
                 click.echo(json.dumps(_jsonable(row.result), indent=2))
         raise SystemExit(EXIT_OK)
-    config = _config(opts)
+    if opts.config is None and "config" in row.meta and row.meta["config"] is None:
+        # The run used no configuration file: it resumes on the defaults too, whatever
+        # file the current folder would lead to.
+        config = Config()
+    else:
+        config = _config(opts)
     system = Hybrid(config, strict=opts.strict or None, journal=journal)
     system.run_meta.update(row.meta)
     if not opts.quiet:
