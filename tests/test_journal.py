@@ -496,3 +496,26 @@ def test_a_run_without_a_configuration_resumes_on_the_defaults_anywhere(tmp_path
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["value"] == list(range(6))
+
+
+def test_a_read_only_configuration_folder_runs_unjournaled_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    folder = _flow_dir(tmp_path)
+    folder.chmod(0o555)
+    try:
+        done = run_hybrid(
+            "run", "slowflow:wf", cwd=folder, env={"PYTHONPATH": str(folder)}, honour_modes=True
+        )
+        named = run_hybrid(
+            "run", "slowflow:wf", "--journal", str(folder / "j.sqlite3"), cwd=folder,
+            env={"PYTHONPATH": str(folder)}, honour_modes=True,
+        )  # fmt: skip
+    finally:
+        folder.chmod(0o755)
+    assert done.returncode == 0, done.stderr
+    assert "warning: this run is not journaled" in done.stderr
+    assert f"{folder / '.hybrid'}" in done.stderr
+    assert not (folder / ".hybrid").exists()
+    assert named.returncode == 2  # asked for by name: an error, not a warning
+    assert "cannot be written here" in named.stderr

@@ -171,6 +171,11 @@ class UsageFailure(Exception):
     """A user error: printed as one line, exit code 2."""
 
 
+class JournalUnavailable(UsageFailure):
+    """The default journal's place cannot be written (a read-only folder): the run goes
+    on unjournaled, with a warning, rather than not at all."""
+
+
 def config_path(opts: Options) -> Path | None:
     """The configuration file the options name, or the one discovered, or None."""
     return opts.config or find_config()
@@ -221,14 +226,14 @@ def open_journal(
     """The journal the options point at; with ``create``, its folder is made if missing."""
     config = _config(opts) if config is None else config
     path = journal_path(opts, config, given)
-    if create and given is None and path.parent.name == ".hybrid" and not path.parent.exists():
+    default = given is None and config.runs.path is None
+    if create and default:
         try:
-            path.parent.mkdir()
+            path.parent.mkdir(exist_ok=True)
         except OSError as exc:
-            raise UsageFailure(
-                f"cannot create the run journal's folder {path.parent}: {exc.strerror}; "
-                "run from a writable folder, pass --journal FILE, or --no-journal"
-            ) from None
+            raise JournalUnavailable(f"cannot create {path.parent}: {exc.strerror}") from None
+        if not os.access(path.parent, os.W_OK):
+            raise JournalUnavailable(f"{path.parent} is not writable")
     if not create and not path.exists():
         raise UsageFailure(
             f"no run journal at {path}: no run has been journaled here yet (hybrid run "

@@ -34,6 +34,7 @@ from .app import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
+    JournalUnavailable,
     Options,
     UsageFailure,
     _config,
@@ -484,7 +485,15 @@ def run(
     config = _config(opts)
     journal = None
     if not no_journal and config.runs.enabled:
-        journal = open_journal(opts, journal_file, create=True, config=config)
+        try:
+            journal = open_journal(opts, journal_file, create=True, config=config)
+        except JournalUnavailable as exc:
+            if not opts.quiet:
+                click.echo(
+                    f"warning: this run is not journaled ({exc}), so it cannot be resumed; "
+                    "pass --journal FILE to journal it elsewhere",
+                    err=True,
+                )
     system = _new_system(opts, sinks=sinks, journal=journal or False, config=config)
     system.run_meta.update(_run_meta(opts, workflow, used))
     run_id = new_run_id()
