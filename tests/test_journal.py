@@ -413,7 +413,7 @@ def test_a_plugin_supplies_a_codec_by_name(tmp_path: Path) -> None:
     with hc.Hybrid(config, entry_points=False, plugins=[_CodecPlugin()]) as system:
         result = system.run(wf)
         assert result.ok
-    raw = sqlite3.connect(path).execute("SELECT value FROM events WHERE kind = 'outcome'")
+    raw = sqlite3.connect(path).execute("SELECT value FROM events WHERE state = 'succeeded'")
     assert raw.fetchone()[0] == 'tagged:{"n": 1}'
     bad = {"runs": {"path": str(path), "codec": "taged"}}
     with pytest.raises(hc.ConfigError, match="did you mean 'tagged'"):

@@ -67,22 +67,21 @@ def _journal_state(folder: Path) -> tuple[str | None, str | None, set[str], set[
         return None, None, set(), set()
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        run = con.execute("SELECT id, status FROM runs").fetchone()
+        run = con.execute("SELECT id, status, key FROM runs").fetchone()
         if run is None:
             return None, None, set(), set()
         effect: set[str] = set()
         undone: set[str] = set()
-        for p, kind, status in con.execute(
-            "SELECT path, kind, status FROM events WHERE run = ? AND kind != 'intent' "
-            "ORDER BY seq",
-            (run[0],),
+        for p, state in con.execute(
+            "SELECT path, state FROM events WHERE run = ? ORDER BY seq", (run[2],)
         ):
-            if kind == "outcome" and status in ("succeeded", "compensated"):
+            if state in ("succeeded", "compensated"):
                 effect.add(p)
-            else:
+            elif state in ("undone", "undo_failed"):
                 effect.discard(p)
-                if kind == "undo":
-                    undone.add(p)
+                undone.add(p)
+            elif state in ("failed", "cancelled", "halted"):
+                effect.discard(p)
         return run[0], run[1], effect, undone
     except sqlite3.OperationalError:  # the schema was not written yet
         return None, None, set(), set()
@@ -130,8 +129,11 @@ def _wait_for_lines(folder: Path, proc: subprocess.Popen[str], lines: int) -> No
         time.sleep(0.002)
 
 
-def _one_kill(tmp: Path, k: int, point: tuple[int, float], fail: bool, ref: dict[str, Any]) -> str:
-    """Kill the run ``point[1]`` seconds after its ``point[0]``-th body, then resume it."""
+def _one_kill(
+    tmp: Path, k: int, point: tuple[int, float], fail: bool, ref: dict[str, Any]
+) -> tuple[str, int]:
+    """Kill the run ``point[1]`` seconds after its ``point[0]``-th body, then resume it;
+    return the phase the kill landed in and how many journaled bodies were counted."""
     lines, delay = point
     folder = tmp / f"kill-{k}"
     folder.mkdir()
@@ -151,14 +153,15 @@ def _one_kill(tmp: Path, k: int, point: tuple[int, float], fail: bool, ref: dict
         "chain" if last else "start"
     )  # fmt: skip
     if run_id is None:
-        return phase  # killed before the run was journaled: there is nothing to resume
+        return phase, 0  # killed before the run was journaled: there is nothing to resume
     resumed = _hybrid(folder, fail, "resume", run_id, "-q")
     assert resumed.returncode == (1 if fail else 0), (k, point, resumed.stderr)
     after = _log(folder)
     final = _final(folder, fail, run_id)
     final["bodies"] = sorted(after)
     assert final == ref, (k, point, phase)
-    for path in effect & set(ref["bodies"]):
+    checked = effect & set(ref["bodies"])
+    for path in checked:
         assert after[path] == 1, (k, point, phase, path, before, after)
     if status in ("running", "rolling_back"):
         for path in undone:
@@ -168,7 +171,7 @@ def _one_kill(tmp: Path, k: int, point: tuple[int, float], fail: bool, ref: dict
             assert after["compensate:flaky"] == 1, (k, point, after)
     for line, count in after.items():
         assert count <= 2, (k, point, line, after)  # at most the interrupted attempt again
-    return phase
+    return phase, len(checked)
 
 
 def test_sigkill_at_many_points_then_resume(tmp_path: Path) -> None:
@@ -186,8 +189,11 @@ def test_sigkill_at_many_points_then_resume(tmp_path: Path) -> None:
         phases = list(
             pool.map(lambda p: _one_kill(tmp_path, p[0], p[1], p[2], refs[p[2]][0]), plan)
         )
-    seen = Counter(phases)
-    print(f"kill points by phase: {dict(sorted(seen.items()))}")
+    seen = Counter(phase for phase, _ in phases)
+    checked = sum(n for _, n in phases)
+    print(f"kill points by phase: {dict(sorted(seen.items()))}; {checked} bodies checked")
+    # The journal was read for real: bodies it held at the kills were counted.
+    assert checked >= KILLS, checked
     resumed = KILLS - seen["none"]
     assert resumed >= KILLS * 0.6, seen
     for phase in ("map", "compensate", "undo"):

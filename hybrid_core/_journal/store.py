@@ -72,26 +72,37 @@ _DDL = (
     )""",
     # Clustered by run: a commit appends to one run's range of one b-tree (no second
     # index to update), and a resume reads that range.
+    # Narrow on purpose (a commit's cost grows with the columns bound): ``state`` is
+    # "started" for an intent, the step's status for an outcome, "undone"/"undo_failed"
+    # for an undo, "compensate:DECISION" for a compensation; ``note`` is the provider
+    # of a step that succeeded, the error of one that did not.
     """CREATE TABLE events (
         run INTEGER NOT NULL,
         seq INTEGER NOT NULL,
         path TEXT NOT NULL,
-        kind TEXT NOT NULL,
+        state TEXT NOT NULL,
         attempt INTEGER NOT NULL,
-        status TEXT,
-        provider TEXT,
         value BLOB,
-        error TEXT,
-        at REAL NOT NULL,
+        note TEXT,
         duration REAL,
         PRIMARY KEY (run, seq)
     ) WITHOUT ROWID""",
     "CREATE INDEX runs_by_start ON runs(started)",
 )
 _INSERT = (
-    "INSERT INTO events(run, seq, path, kind, attempt, status, provider, value, error, at,"
-    " duration) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO events(run, seq, path, state, attempt, value, note, duration)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_UNDO_STATES = frozenset({"undone", "undo_failed"})
+_COMPENSATE = "compensate:"
+
+
+def _kind_of(state: str) -> str:
+    if state == "started":
+        return "intent"
+    if state in _UNDO_STATES:
+        return "undo"
+    return "compensate" if state.startswith(_COMPENSATE) else "outcome"
 
 
 def this_owner() -> str:
@@ -165,7 +176,6 @@ class StepRow:
     status: str | None
     provider: str | None
     error: str | None
-    at: float
     duration: float | None
     value: Any = attrs.field(default=None, repr=False)
 
@@ -439,9 +449,9 @@ class Journal:
         cur = con.execute(
             "SELECT id, workflow, status, started, updated, finished, total, owner, lease_until,"
             " error, fingerprint, step_prints, codec, meta, inputs, result,"
-            " (SELECT COUNT(*) FROM events e WHERE e.run = runs.key AND e.kind = 'outcome'"
+            " (SELECT COUNT(*) FROM events e WHERE e.run = runs.key"
             "  AND instr(e.path, '/') = 0 AND instr(e.path, '[') = 0"
-            "  AND e.status IN ('succeeded', 'compensated', 'skipped'))"
+            "  AND e.state IN ('succeeded', 'compensated', 'skipped'))"
             " FROM runs WHERE id = ?",
             (run_id,),
         )
@@ -499,28 +509,32 @@ class Journal:
             try:
                 row = self._run_row(con, run_id, values=False)
                 codec = self.codec_named(row.codec) if values else None
-                return [
-                    StepRow(
-                        seq=r[0],
-                        path=r[1],
-                        kind=r[2],
-                        attempt=r[3],
-                        status=r[4],
-                        provider=r[5],
-                        error=r[7],
-                        at=r[8],
-                        duration=r[9],
-                        value=(
-                            codec.decode(r[6]) if codec is not None and r[6] is not None else None
-                        ),
+                found = []
+                for seq, path, state, attempt, value, note, duration in con.execute(
+                    "SELECT seq, path, state, attempt, value, note, duration FROM events"
+                    " WHERE run = (SELECT key FROM runs WHERE id = ?) ORDER BY seq",
+                    (run_id,),
+                ):
+                    kind = _kind_of(state)
+                    done = kind == "outcome" and state in DONE_STATUSES
+                    found.append(
+                        StepRow(
+                            seq=seq,
+                            path=path,
+                            kind=kind,
+                            attempt=attempt,
+                            status=None if kind == "intent" else state.removeprefix(_COMPENSATE),
+                            provider=note if done else None,
+                            error=None if done else note,
+                            duration=duration,
+                            value=(
+                                codec.decode(value)
+                                if codec is not None and value is not None
+                                else None
+                            ),
+                        )
                     )
-                    for r in con.execute(
-                        "SELECT seq, path, kind, attempt, status, provider, value, error, at,"
-                        " duration FROM events WHERE run = (SELECT key FROM runs WHERE id = ?)"
-                        " ORDER BY seq",
-                        (run_id,),
-                    )
-                ]
+                return found
             except sqlite3.Error as exc:
                 raise _explain(self.path, exc, f"reading run {run_id}") from None
 
@@ -544,17 +558,17 @@ class Journal:
             con = self.connection()
             try:
                 rows = con.execute(
-                    "SELECT path, kind, seq, status, value, attempt, provider FROM events"
+                    "SELECT path, seq, state, value, attempt, note FROM events"
                     " WHERE run = (SELECT key FROM runs WHERE id = ?)"
-                    " AND kind IN ('outcome', 'undo')"
+                    " AND state != 'started' AND substr(state, 1, 11) != 'compensate:'"
                     f" AND {where} ORDER BY seq",
                     args,
                 ).fetchall()
                 done = DONE_STATUSES
                 for row in rows:
-                    if row[1] == "outcome" and row[3] in done:
-                        found[row[0]] = row[2:]
-                    else:
+                    if row[2] in done:
+                        found[row[0]] = row[1:]
+                    else:  # failed, cancelled, halted; undone
                         found.pop(row[0], None)
             except sqlite3.Error as exc:
                 raise _explain(self.path, exc, f"reading run {run_id}") from None
@@ -635,12 +649,14 @@ class RunWriter:
         error: str | None = None,
         duration: float | None = None,
     ) -> int:
-        """Buffer one row; return its number (compare with ``durable``)."""
-        if kind == "outcome" and self.open:
-            self.open.pop(path, None)
+        """Buffer one row (``kind``: outcome, undo, compensate); return its number
+        (compare with ``durable``)."""
+        if self.open:
+            self.open.pop(path, None)  # the attempt ended: its intent, if never written, goes
         seq = self.seq = self.seq + 1
+        state = f"{_COMPENSATE}{status}" if kind == "compensate" else status
         self.pending.append(
-            (self.key, seq, path, kind, attempt, status, provider, value, error, time.time(),
+            (self.key, seq, path, state, attempt, value, error if error is not None else provider,
              duration)
         )  # fmt: skip
         return seq
@@ -658,13 +674,9 @@ class RunWriter:
         rows = self.pending
         self.pending = []
         if self.open:
-            now = time.time()
             for path, attempt in self.open.items():
                 self.seq += 1
-                rows.append(
-                    (self.key, self.seq, path, "intent", attempt, None, None, None, None, now,
-                     None)
-                )  # fmt: skip
+                rows.append((self.key, self.seq, path, "started", attempt, None, None, None))
             self.open = {}
         return rows
 
