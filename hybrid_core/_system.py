@@ -15,12 +15,12 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._bridge.capacity import ExecutionPlan, plan_workflow
 from ._bridge.steps import WorkflowProvider, needs
 from ._config.compose import compose_mapping, join_key
-from ._config.load import Config, config_from_composed, load_config
+from ._config.load import Config, RunsConfig, config_from_composed, load_config
 from ._core.context import ExecutionContext
 from ._core.records import Engine, Provider, ProviderKind
 from ._core.registry import Registry
@@ -28,7 +28,7 @@ from ._core.resources import ResourcePools
 from ._core.util import close_matches
 from ._execution.executor import Executor
 from ._execution.worker_main import check_not_importing_main
-from ._journal import Codec, Journal
+from ._journal.codec import Codec
 from ._plugins.assembly import Assembly, Unresolved, workflow_entry
 from ._plugins.manager import PluginManager, Selection
 from ._routing.router import Decision, Router, RoutingPolicy
@@ -42,6 +42,9 @@ from .exceptions import (
     SystemStateError,
     UnknownStrategyError,
 )
+
+if TYPE_CHECKING:
+    from ._journal.store import Journal
 
 __all__ = ["Hybrid"]
 
@@ -61,6 +64,8 @@ def _journal_from(
     """The system's journal: the argument, else the configuration's ``[runs] path``."""
     if journal is False:
         return None
+    from ._journal.store import Journal  # sqlite3 loads when a journal is asked for
+
     if isinstance(journal, Journal):
         return journal
     runs = config.runs
@@ -77,8 +82,15 @@ def _journal_from(
         raise TypeError(
             f"journal must be a Journal, a path, False or None, not {type(journal).__name__}"
         )
+    return journal_at(journal, runs)
+
+
+def journal_at(path: str | os.PathLike[str], runs: RunsConfig) -> Journal:
+    """A journal at ``path`` with the options of a ``[runs]`` table."""
+    from ._journal.store import Journal
+
     return Journal(
-        journal,
+        path,
         durability=runs.durability,
         codec=runs.codec,
         lease=runs.lease,

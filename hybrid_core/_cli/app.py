@@ -29,7 +29,7 @@ from .._config.load import Config, find_config, load_config
 from .._core.log import logger
 from .._journal import Journal
 from .._plugins.manager import SLOW_IMPORT_SECONDS
-from .._system import Hybrid
+from .._system import Hybrid, journal_at
 from .._telemetry.bus import Sink
 from ..exceptions import ConfigError, HybridCoreError
 from .interrupt import Stopped, exit_code, stop_on_signals
@@ -239,16 +239,7 @@ def open_journal(
             f"no run journal at {path}: no run has been journaled here yet (hybrid run "
             "journals each run; --journal FILE names another journal)"
         )
-    runs = config.runs
-    return Journal(
-        path,
-        durability=runs.durability,
-        codec=runs.codec,
-        lease=runs.lease,
-        busy_timeout=runs.busy_timeout,
-        keep=runs.keep,
-        keep_days=runs.keep_days,
-    )
+    return journal_at(path, config.runs)
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -24,13 +24,16 @@ from .._core.records import Engine, ProviderKind
 from .._core.registry import Registry
 from .._core.util import close_matches, gc_paused
 from .._execution.executor import Executor
-from .._journal import Codec, Journal
 from .._routing.strategies import RoutingStrategy
 from .._telemetry.bus import Sink, TelemetryBus
 from .._workflow import Workflow
 from ..exceptions import ConfigError, ConfigProblem, PluginError, PluginValidationError
 from .builtin import BUILTIN_SINKS, BuiltinPlugin
 from .manager import PluginManager, PluginRecord, Selection, scan_entry_points
+
+if TYPE_CHECKING:
+    from .._journal.codec import Codec
+    from .._journal.store import Journal
 
 __all__ = ["Assembly", "Unresolved", "workflow_entry"]
 

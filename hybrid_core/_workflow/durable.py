@@ -20,14 +20,15 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._journal import Codec, JsonCodec, RunWriter
 from .._journal.codec import PLAIN as _PLAIN
+from .._journal.codec import Codec, JsonCodec
 from .._journal.codec import encode_plain as _ENCODE
 from ..exceptions import JournalCodecError, describe_error
 from .outcome import StepRecord, StepStatus
 from .refs import SKIPPED
 
 if TYPE_CHECKING:
+    from .._journal.store import RunWriter
     from .definition import Workflow
     from .step import Step
 
