@@ -519,3 +519,16 @@ def test_a_read_only_configuration_folder_runs_unjournaled_with_a_warning(
     assert not (folder / ".hybrid").exists()
     assert named.returncode == 2  # asked for by name: an error, not a warning
     assert "cannot be written here" in named.stderr
+
+
+def test_a_file_claiming_the_schema_without_its_tables_is_refused_by_name(
+    tmp_path: Path,
+) -> None:
+    odd = tmp_path / "odd.sqlite3"
+    con = sqlite3.connect(odd)
+    con.execute("CREATE TABLE events (run INTEGER, kind TEXT)")
+    con.execute("PRAGMA user_version = 1")
+    con.commit()
+    con.close()
+    with pytest.raises(hc.JournalError, match="its tables are not this version's"):
+        _one_step_run(odd)

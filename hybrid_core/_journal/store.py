@@ -93,6 +93,7 @@ _INSERT = (
     "INSERT INTO events(run, seq, path, state, attempt, value, note, duration)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_EVENT_COLUMNS = ("run", "seq", "path", "state", "attempt", "value", "note", "duration")
 _UNDO_STATES = frozenset({"undone", "undo_failed"})
 _COMPENSATE = "compensate:"
 
@@ -320,6 +321,8 @@ class Journal:
                 )
             if version == 0:
                 self._create(con)
+            else:
+                self._check_tables(con)
             con.execute("PRAGMA journal_mode = WAL")
             con.execute(f"PRAGMA synchronous = {DURABILITY[self.durability]}")
         except sqlite3.Error as exc:
@@ -329,6 +332,16 @@ class Journal:
             con.close()
             raise
         return con
+
+    def _check_tables(self, con: sqlite3.Connection) -> None:
+        """A file that claims this schema has its tables (not a foreign or damaged one)."""
+        have = [r[1] for r in con.execute("PRAGMA table_info(events)")]
+        if have != list(_EVENT_COLUMNS):
+            raise JournalError(
+                f"run journal {self.path}: it says schema {SCHEMA} but its tables are not "
+                "this version's (an events table with columns "
+                f"{', '.join(have) or 'none'}); move it away or point [runs] path elsewhere"
+            )
 
     def _create(self, con: sqlite3.Connection) -> None:
         con.execute("BEGIN IMMEDIATE")
