@@ -19,9 +19,11 @@ a garbage collection before each run.
 Resume: a completed run of a 10,000-step fan-out (9,998 leaves) in ``process`` mode,
 then ``aresume`` of its ``run_id`` from a second ``Hybrid`` with its own ``Journal`` on
 the same file, as a restarted process would; the run has nothing left to do, so the
-resume reads the journal and returns the same answer (checked). Both are timed, round
-after round. Driver memory: fresh interpreters run a fan-out of 1,000 and of 10,000
-steps, with and without a ``process`` journal, after a small warm-up run; *peak* is the
+resume reads the run's row and returns the same answer (checked), its step records
+read from the journal when first asked for: the table times that first reading of all
+of them (checked) on its own line. All three are timed, round after round. Driver
+memory: fresh interpreters run a fan-out of 1,000 and of 10,000 steps, with and without
+a ``process`` journal, after a small warm-up run; *peak* is the
 most memory Python had allocated at once during a second run under ``tracemalloc``,
 *RSS growth* the process's peak resident set during the first run (the kernel's
 ``VmHWM``, reset just before it) less its resident set before it, both per step.
@@ -265,10 +267,12 @@ def in_process(bench: Bench, quick: bool) -> dict[str, Row]:
 
 @dataclass
 class Resume:
-    """Median seconds of running the big fan-out and of resuming its completed run."""
+    """Median seconds of running the big fan-out, of resuming its completed run, and of
+    then reading every step's record of the resumed result."""
 
     run: float
     resume: float
+    records: float
 
 
 def resume(folder: Path, quick: bool) -> Resume:
@@ -280,7 +284,7 @@ def resume(folder: Path, quick: bool) -> Resume:
         loop.run_until_complete(hc.Hybrid(entry_points=False, journal=j).astart()) for j in journals
     )
     reader.register(wf)  # what a restarted process would have registered
-    samples: dict[str, list[float]] = {"run": [], "resume": []}
+    samples: dict[str, list[float]] = {"run": [], "resume": [], "records": []}
 
     async def one() -> None:
         gc.collect()
@@ -295,6 +299,11 @@ def resume(folder: Path, quick: bool) -> Resume:
         samples["resume"].append(time.perf_counter() - started)
         if again.unwrap() != answer or again.run_id != result.run_id:
             raise AssertionError("resuming the completed run did not give back its answer")
+        started = time.perf_counter()
+        done = sum(1 for rec in again.steps.values() if rec.status.done and rec.attempts == 1)
+        samples["records"].append(time.perf_counter() - started)
+        if done != RESUME_STEPS:
+            raise AssertionError(f"the resumed run holds {done} done steps, not {RESUME_STEPS}")
 
     try:
         for _ in range(3 if quick else 7):
@@ -305,7 +314,7 @@ def resume(folder: Path, quick: bool) -> Resume:
         for journal in journals:
             journal.close()
         loop.close()
-    return Resume(statistics.median(samples["run"]), statistics.median(samples["resume"]))
+    return Resume(*(statistics.median(samples[k]) for k in ("run", "resume", "records")))
 
 
 def resume_table(found: Resume) -> Table:
@@ -318,6 +327,8 @@ def resume_table(found: Resume) -> Table:
         [f"the run, {RESUME_STEPS:,} steps", figure(found.run * 1e3), "100%"],
         ["`aresume(run_id)` of the completed run, from a second system",
          figure(found.resume * 1e3), f"{found.resume / found.run:.1%}"],
+        [f"then reading its {RESUME_STEPS:,} step records (status, attempts), first access",
+         figure(found.records * 1e3), f"{found.records / found.run:.1%}"],
     ]  # fmt: skip
     return Table(headers, rows, caption=caption)
 

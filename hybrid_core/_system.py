@@ -35,7 +35,7 @@ from ._routing.router import Decision, Router, RoutingPolicy
 from ._routing.strategies import RoutingStrategy
 from ._telemetry.bus import Sink, TelemetryBus
 from ._workflow import RunResult, Workflow, aresume_workflow, arun_workflow
-from ._workflow.durable import Durable, changed_steps, encode, fingerprints, prints_text
+from ._workflow.durable import Durable, changed_steps, encode, fingerprints, finished, prints_text
 from .exceptions import (
     DefinitionChangedError,
     JournalError,
@@ -487,7 +487,7 @@ class Hybrid(Assembly):
                 f"cannot resume run {run!r}: this system has no journal; pass journal= to "
                 "Hybrid() or set [runs] path"
             )
-        row = journal.run(run)
+        row = journal.run(run, count=False)
         if workflow is None:
             try:
                 workflow = self.workflow(row.workflow)
@@ -508,14 +508,24 @@ class Hybrid(Assembly):
                 run_id=run,
                 steps=changed,
             )
+        if "inputs" in options:
+            raise TypeError("aresume(): a resumed run reuses its journaled inputs")
+        if row.status == "succeeded" and whole == row.fingerprint:
+            # Nothing is left to do: no lease to take, no step to restore until asked for.
+            return finished(
+                workflow,
+                run,
+                row.inputs or {},
+                row.result,
+                lambda: journal.outcomes(run),
+                journal.codec_named(row.codec),
+            )
         _, writer = journal.claim(run, fingerprint=whole, step_prints=prints)
         durable = Durable(
             writer,
             lambda under: journal.outcomes(run, under),
             rollback_only=row.status == "rolling_back",
         )
-        if "inputs" in options:
-            raise TypeError("aresume(): a resumed run reuses its journaled inputs")
         return await arun_workflow(
             workflow,
             row.inputs or {},

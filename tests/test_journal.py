@@ -145,6 +145,40 @@ def test_resume_by_id_runs_only_what_did_not_complete_with_stable_keys(tmp_path:
     assert seen[1].split()[1] == seen[2].split()[1] == f"{halted.run_id}/second"
 
 
+def test_resuming_a_succeeded_run_gives_back_its_records_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    calls: list[str] = []
+
+    def part(i: int) -> dict[str, Any]:
+        calls.append(f"part{i}")
+        return {"i": i, "pair": (i, str(i))}
+
+    wf = hc.Workflow("parts")
+    for i in range(4):
+        wf.step(f"p{i}", part, i=i)
+    wf.step("skipped", part, i=9, where=lambda i: i < 0)
+    wf.step("all", lambda **kw: sorted(kw), **{f"p{i}": hc.result(f"p{i}") for i in range(4)})
+    wf.returns(hc.result("all"))
+    path = tmp_path / "j.sqlite3"
+    with hc.Hybrid(entry_points=False, journal=path) as system:
+        first = system.run(wf)
+    assert first.ok
+    before = sqlite3.connect(path).execute("SELECT * FROM runs").fetchall()
+    events = sqlite3.connect(path).execute("SELECT count(*) FROM events").fetchone()
+    with hc.Hybrid(entry_points=False, journal=path) as system:
+        again = system.resume(first.run_id, workflow=wf)
+    assert calls == [f"part{i}" for i in range(4)]  # nothing ran again
+    assert again.ok and again.value == first.value and again.run_id == first.run_id
+    assert again.completed == first.completed
+    for name, rec in first.steps.items():
+        back = again.steps[name]
+        assert (back.status, back.attempts, back.result) == (rec.status, rec.attempts, rec.result)
+    assert again.results == first.results and len(again.steps) == 6
+    assert sqlite3.connect(path).execute("SELECT * FROM runs").fetchall() == before
+    assert sqlite3.connect(path).execute("SELECT count(*) FROM events").fetchone() == events
+
+
 def test_a_changed_definition_is_refused_by_step_unless_forced(tmp_path: Path) -> None:
     seen: list[str] = []
     path = tmp_path / "j.sqlite3"
@@ -532,3 +566,23 @@ def test_a_file_claiming_the_schema_without_its_tables_is_refused_by_name(
     con.close()
     with pytest.raises(hc.JournalError, match="its tables are not this version's"):
         _one_step_run(odd)
+
+
+@pytest.mark.parametrize("count", [1, 2, 131, 250])
+def test_rows_committed_together_come_back_whole_and_in_order(tmp_path: Path, count: int) -> None:
+    journal = hc.Journal(tmp_path / "j.sqlite3")
+    writer = journal.begin(
+        "r1", workflow="w", fingerprint="f", step_prints={}, inputs="{}", total=count
+    )
+    for i in range(count):
+        writer.add(f"s{i}", "outcome", 1, "succeeded", "p", json.dumps([i, "x"]), None, 0.5)
+    writer.intent("late", 2)  # an attempt still running: its intent row goes in too
+    writer.flush()
+    assert writer.durable == writer.seq == count + 1
+    rows = journal.steps("r1", values=True)
+    assert [(r.path, r.kind, r.value) for r in rows[:-1]] == [
+        (f"s{i}", "outcome", [i, "x"]) for i in range(count)
+    ]
+    assert [r.seq for r in rows] == list(range(1, count + 2))
+    assert (rows[-1].path, rows[-1].kind, rows[-1].attempt) == ("late", "intent", 2)
+    journal.close()

@@ -48,6 +48,15 @@ _PATHS = {
 }
 # One encoder, not one per call: what the json codec writes for a value in PLAIN.
 encode_plain = _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+# What that encoder writes for each scalar type but float (whose NaN and infinities it
+# spells its own way), without its generic path: a step's result is most often one of these.
+SCALAR: dict[type, Callable[[Any], str]] = {
+    int: int.__repr__,
+    str: json.encoder.encode_basestring_ascii,
+    bool: {True: "true", False: "false"}.__getitem__,
+    type(None): lambda _: "null",
+    float: _ENCODE,
+}
 _FIX = "return plain data (dicts, lists, str, numbers) or an attrs/dataclass record"
 
 
@@ -131,8 +140,9 @@ class JsonCodec:
         Packed first without keeping track of where it is; only a value that turns out
         unstorable is walked again, to name the place in it that is.
         """
-        if type(value) in _PLAIN:
-            return _ENCODE(value)
+        scalar = SCALAR.get(type(value))
+        if scalar is not None:
+            return scalar(value)
         try:
             return _ENCODE(self._pack(value, None))
         except _Unstorable:

@@ -17,14 +17,15 @@ import asyncio
 import hashlib
 import json
 import re
+import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._journal.codec import PLAIN as _PLAIN
+from .._core.context import new_trace_id
+from .._journal.codec import SCALAR as _SCALAR
 from .._journal.codec import Codec, JsonCodec
-from .._journal.codec import encode_plain as _ENCODE
 from ..exceptions import JournalCodecError, describe_error
-from .outcome import StepRecord, StepStatus
+from .outcome import RunResult, StepRecord, StepStatus
 from .refs import SKIPPED
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from .definition import Workflow
     from .step import Step
 
-__all__ = ["Durable", "changed_steps", "encode", "fingerprints"]
+__all__ = ["Durable", "changed_steps", "encode", "fingerprints", "finished"]
 
 Row = tuple[int, str, Any, int, "str | None"]  # seq, status, encoded value, attempts, provider
 _TOP = re.compile(r"[/\[:]")
@@ -165,8 +166,9 @@ class Durable:
         error = None
         if status.done:
             result = rec.result
-            if type(result) in _PLAIN and self.json:
-                value = _ENCODE(result)
+            scalar = _SCALAR.get(type(result)) if self.json else None
+            if scalar is not None:
+                value = scalar(result)
             elif result is not SKIPPED:
                 value = encode(self.codec, result, f"the result of step {path!r}")
         elif rec.error is not None:
@@ -246,22 +248,22 @@ class JournaledRecord(StepRecord):
     """A step's record read back from the journal; its result is decoded when first read
     (a resume needs only the results that steps still to run, or the return, read)."""
 
-    __slots__ = ("_data", "_durable")
+    __slots__ = ("_data", "_decode")
 
-    def __init__(self, step: Step, row: Row, durable: Durable) -> None:
+    def __init__(self, step: Step, row: Row, decode: Callable[[str, Any], Any]) -> None:
         # Every slot but ``result``, which the property fills in when first read.
         self.name, self.kind, self.start, self.status = step.name, step.kind, None, _STATUS[row[1]]
         self.attempts, self.provider, self.duration = row[3], row[4], 0.0
         self.error = self.fallback = self.undo_error = None
         self.children = ()
-        self._durable = durable
+        self._decode = decode
         self._data = row[2]
 
     @property
     def result(self) -> Any:
         data = self._data
         if data is not _ENCODED:
-            _RESULT.__set__(self, self._durable.decode(self.status.value, data))
+            _RESULT.__set__(self, self._decode(self.status.value, data))
             self._data = _ENCODED
         return _RESULT.__get__(self, StepRecord)
 
@@ -272,6 +274,59 @@ class JournaledRecord(StepRecord):
 
 
 _RESULT: Any = StepRecord.__dict__["result"]  # the slot the property stands in front of
+
+
+def decoder(codec: Codec) -> Callable[[str, Any], Any]:
+    """``decode(status, data)``: a journaled step's result back from ``codec``."""
+
+    def decode(status: str, data: Any) -> Any:
+        return SKIPPED if status == "skipped" and data is None else codec.decode(data)
+
+    return decode
+
+
+def finished(
+    workflow: Workflow,
+    run_id: str,
+    inputs: Mapping[str, Any],
+    value: Any,
+    rows: Callable[[], Mapping[str, Row]],
+    codec: Codec,
+) -> RunResult:
+    """The result of a journaled run that succeeded, as a resume hands it back.
+
+    Nothing is left to run, so nothing runs: the value is the journaled return value, and
+    the steps' records are read from the journal (``rows()``) when first asked for, their
+    results decoded when read.
+    """
+    plan = workflow.plan()
+    decode = decoder(codec)
+
+    def load() -> tuple[list[StepRecord], list[int]]:
+        found = rows()
+        records: list[StepRecord] = []
+        order = []
+        for i, step in enumerate(plan.steps):
+            row = found.get(step.name)
+            if row is None:
+                records.append(StepRecord(step.name, step.kind, None, StepStatus.PENDING))
+            else:
+                records.append(JournaledRecord(step, row, decode))
+                order.append((row[0], i))
+        order.sort()
+        return records, [i for _, i in order]
+
+    result = RunResult.deferred(
+        workflow,
+        plan,
+        load,
+        run_id=run_id,
+        trace_id=new_trace_id(),
+        inputs=inputs,
+        started_at=time.time(),
+    )
+    result.value = value
+    return result
 
 
 # -- fingerprints ---------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import (
@@ -150,10 +150,11 @@ class RunResult:
     """
 
     __slots__ = (
-        "_completed",
+        "_done",
+        "_load",
         "_path",
         "_plan",
-        "_records",
+        "_recs",
         "_undo_args",
         "duration",
         "error",
@@ -184,7 +185,8 @@ class RunResult:
         self.run_id = run_id
         self.trace_id = trace_id
         self.inputs = inputs
-        self._records = records
+        self._recs = records
+        self._load: Callable[[], tuple[list[StepRecord], list[int]]] | None = None
         self.started_at = started_at
         self.status = RunStatus.SUCCEEDED
         self.value: Any = None
@@ -192,9 +194,46 @@ class RunResult:
         self.halt_reason: str | None = None
         self.duration = 0.0
         self.undo_errors: list[UndoFailed] = []
-        self._completed: list[int] = []
+        self._done: list[int] = []
         self._undo_args: dict[int, Mapping[str, Any]] = {}
         self._path = ""  # the structural path prefix of its steps in a journaled run
+
+    @classmethod
+    def deferred(
+        cls,
+        workflow: Workflow,
+        plan: Plan,
+        load: Callable[[], tuple[list[StepRecord], list[int]]],
+        **fields: Any,
+    ) -> RunResult:
+        """A result whose records ``load()`` returns (records, completed indices) when
+        first needed: a finished run read back from its journal reads its steps then."""
+        result = cls(workflow, plan, records=[], **fields)
+        result._load = load
+        return result
+
+    def _loaded(self) -> None:
+        load, self._load = self._load, None
+        if load is not None:
+            self._recs, self._done = load()
+
+    @property
+    def _records(self) -> list[StepRecord]:
+        if self._load is not None:
+            self._loaded()
+        return self._recs
+
+    @property
+    def _completed(self) -> list[int]:
+        if self._load is not None:
+            self._loaded()
+        return self._done
+
+    @_completed.setter
+    def _completed(self, value: list[int]) -> None:
+        if self._load is not None:
+            self._loaded()
+        self._done = value
 
     @property
     def name(self) -> str:
@@ -280,7 +319,7 @@ class RunResult:
 
     def __repr__(self) -> str:
         return (
-            f"<RunResult {self.name!r} {self.status.value} steps={len(self._records)} "
+            f"<RunResult {self.name!r} {self.status.value} steps={len(self._plan)} "
             f"duration={self.duration:.3f}s>"
         )
 

@@ -162,7 +162,7 @@ class RunState:
         for i, step in enumerate(steps):
             row = rows.get(prefix + step.name)
             if row is not None:
-                records[i] = JournaledRecord(step, row, jr)
+                records[i] = JournaledRecord(step, row, jr.decode)
                 found.append((row[0], i))
         found.sort()
         done = [i for _, i in found]
