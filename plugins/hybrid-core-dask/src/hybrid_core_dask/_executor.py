@@ -4,7 +4,8 @@ hybrid_core stays the orchestrator (workflow, routing, retries, journal live in 
 driver); this executor only runs :class:`hybrid_core.Call` objects. The client is a
 synchronous ``distributed.Client``, whose event loop runs in a thread of its own, so a
 cluster keeps its heartbeats whether or not the system's loop is running; each call is
-submitted and awaited on that loop and handed back to the caller's.
+submitted and awaited on that loop and handed back to the caller's, in batches (see
+:mod:`._relay`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import attrs
 import cloudpickle
 from hybrid_core import Call, ExecutorError, WorkerLost
 
+from ._relay import Relay
 from ._remote import run_call
 from ._settings import DaskSettings
 
@@ -79,6 +81,7 @@ class DaskExecutor:
         self.settings = attrs.evolve(base, **options) if options else base
         self.name = name
         self._client: Any = None
+        self._relay: Relay | None = None
         self._cluster: Any = None
         self._starting = threading.Lock()
         self._closed = False
@@ -128,8 +131,14 @@ class DaskExecutor:
                     f"{settings.connect_timeout:g} s ({type(exc).__name__}); start one with "
                     "'dask scheduler', or fix [executor.dask] address",
                 ) from None
+            self._relay = Relay(client.loop.asyncio_loop, self._lost)
             self._client = client
             return client
+
+    def _lost(self) -> ExecutorError:
+        return ExecutorError(
+            self.name, "the Dask client was closed, or its loop stopped, while the call ran"
+        )
 
     def _local_cluster(self) -> Any:
         from distributed import LocalCluster
@@ -173,13 +182,19 @@ class DaskExecutor:
                 f"the client is {client.status}: the connection to the scheduler at "
                 f"{self._address(client)} was lost; call {_label(call)} was not sent",
             )
-        work = asyncio.run_coroutine_threadsafe(
-            self._remote(client, call, blob), client.loop.asyncio_loop
-        )
+        relay = self._relay
         try:
-            return await asyncio.wrap_future(work)
+            if relay is None:
+                raise RuntimeError("closed")
+            job = relay.run(lambda: self._remote(client, call, blob))
+        except RuntimeError:
+            raise ExecutorError(
+                self.name, f"the executor is closed; call {_label(call)} was not sent"
+            ) from None
+        try:
+            return await job.outcome
         except asyncio.CancelledError:
-            work.cancel()  # releases the future: the cluster forgets the task
+            relay.cancel(job)  # releases the future: the cluster forgets the task
             raise
 
     async def _remote(self, client: Any, call: Call, blob: bytes) -> Any:
@@ -294,6 +309,9 @@ class DaskExecutor:
         with self._starting:
             self._closed = True
             client, self._client = self._client, None
+            relay, self._relay = self._relay, None
+        if relay is not None:
+            relay.close()
         if client is not None:
             with contextlib.suppress(Exception):  # closing goes on with the cluster
                 client.close(timeout=self.settings.close_timeout)
