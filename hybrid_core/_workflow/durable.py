@@ -157,14 +157,15 @@ class Durable:
         if writer.durable < need:
             self.flush()
         writer.intent(path, attempt)
-        self._later()
+        if not self.scheduled:
+            self._later()
 
     def outcome(self, path: str, rec: StepRecord) -> int:
         """Buffer a step's final status (its result through the codec); the row's number."""
         status = rec.status
         value: str | bytes | None = None
         error = None
-        if status.done:
+        if status in _DONE:
             result = rec.result
             scalar = _SCALAR.get(type(result)) if self.json else None
             if scalar is not None:
@@ -174,9 +175,10 @@ class Durable:
         elif rec.error is not None:
             error = describe_error(rec.error)
         seq = self.writer.add(
-            path, "outcome", rec.attempts, status.value, rec.provider, value, error, rec.duration
+            path, "outcome", rec.attempts, _VALUE[status], rec.provider, value, error, rec.duration
         )
-        self._later()
+        if not self.scheduled:
+            self._later()
         return seq
 
     def element(self, path: str, value: Any) -> None:
@@ -242,6 +244,8 @@ class Durable:
 
 _ENCODED = object()
 _STATUS = {s.value: s for s in StepStatus}
+_VALUE = {s: s.value for s in StepStatus}  # the enum's own lookup is a property call
+_DONE = frozenset(s for s in StepStatus if s.done)
 
 
 class JournaledRecord(StepRecord):
