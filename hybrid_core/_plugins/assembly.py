@@ -31,7 +31,7 @@ from ..exceptions import ConfigError, ConfigProblem, PluginError, PluginValidati
 from .builtin import BUILTIN_SINKS, BuiltinPlugin
 from .manager import PluginManager, PluginRecord, Selection, scan_entry_points
 from .settings import check_settings, settings_schemas
-from .shipped import Shipped, build_shipped, split_workflows
+from .shipped import Shipped, build_shipped, describe_workflow, split_workflows
 
 if TYPE_CHECKING:
     from .._journal.codec import Codec
@@ -150,6 +150,24 @@ class Assembly:
     def failures(self) -> list[PluginRecord]:
         """The plugins that failed to load or start."""
         return [r for r in self._manager.records.values() if r.status == "failed"]
+
+    def provided(self, kind: str) -> list[tuple[str, str]]:
+        """``(name, plugin)`` of each ``strategies``, ``executors``, ``codecs`` or ``sinks``
+        item the loaded plugins gave, in load order (``hybrid list KIND``)."""
+        found = []
+        for plugin, contribution in self._contrib.items():
+            for item in getattr(contribution, kind):
+                found.append((item if isinstance(item, str) else item.name, plugin))
+        if kind == "sinks":
+            found += [(sink.name, "host") for sink in self._extra_sinks]
+        return found
+
+    def declared_workflows(self) -> list[dict[str, Any]]:
+        """Every registered workflow with its origin, file, description and inputs."""
+        return [
+            describe_workflow(p, self._declared, self._defaults.get(id(p.target), {}))
+            for p in sorted(self.registry.of_kind(ProviderKind.WORKFLOW), key=lambda p: p.name)
+        ]
 
     # -- loading --------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ import attrs
 from .._config.compose import join_key
 from .._config.declare import Declared, build_workflows
 from .._config.packaged import is_workflow_file, read_workflow_file, shown_name
-from .._core.records import Provider, ProviderKind
+from .._core.records import Provider
 from .._core.registry import Registry
 from ..exceptions import ConfigProblem, PluginValidationError
 from .manager import PluginRecord
@@ -84,16 +84,13 @@ def build_shipped(
 
 
 def describe_workflow(
-    provider: Provider, shipped: Mapping[str, Shipped], config_file: str | None,
-    defaults: Mapping[str, Any],
-) -> dict[str, Any]:  # fmt: skip
-    """One registered workflow as ``hybrid workflows --json`` shows it."""
-    found = shipped.get(provider.name)
+    provider: Provider, declared: Mapping[str, Shipped], defaults: Mapping[str, Any]
+) -> dict[str, Any]:
+    """One registered workflow as ``hybrid workflows --json`` shows it; ``file`` is the
+    TOML file that declared it (None for one a plugin built in Python)."""
+    found = declared.get(provider.name)
     descriptions = found.declared.descriptions if found is not None else {}
-    if found is not None:
-        file: str | None = found.file
-    else:
-        file = config_file if provider.origin == "config" else None
+    file = found.file if found is not None else None
     target = provider.target
     inputs = [
         {
@@ -112,8 +109,3 @@ def describe_workflow(
         "capabilities": dict(provider.capabilities),
         "inputs": inputs,
     }
-
-
-def workflow_providers(registry: Registry) -> list[Provider]:
-    """The registered workflows, by name."""
-    return sorted(registry.of_kind(ProviderKind.WORKFLOW), key=lambda p: p.name)
