@@ -76,9 +76,13 @@ def _no_such_workflow(system: Hybrid, name: str) -> str:
         f"{n} ({'the configuration' if o == 'config' else f'plugin {o}'})" for n, o in known
     )
     there = f"known workflows: {listed}" if known else "no workflow is registered"
+    failed = ", ".join(repr(r.name) for r in system.failures)
+    why = "('hybrid plugins' says why)"
+    suspects = f"; plugins that failed to load may have provided it: {failed} {why}"
+    suspects = suspects if failed else ""
     return (
-        f"no workflow is named {name!r}{hint}; {there}; {_searched(_options())}; or give "
-        "module:attribute of a Workflow in Python ('hybrid workflows' lists them)"
+        f"no workflow is named {name!r}{hint}; {there}{suspects}; {_searched(_options())}; "
+        "or give module:attribute of a Workflow in Python ('hybrid workflows' lists them)"
     )
 
 

@@ -73,6 +73,7 @@ class _Contribution:
     codecs: list[str] = attrs.Factory(list)
     sinks: list[Sink] = attrs.Factory(list)
     files: list[object] = attrs.Factory(list)  # workflow files, built once all are in
+    refused: list[str] = attrs.Factory(list)  # settings tables with problems: not built
 
 
 def _check_engine(item: object) -> str | None:
@@ -282,8 +283,11 @@ class Assembly:
         """Check the settings tables the plugin declares (``hybrid_settings()``) before
         its hooks read them; every problem is the file's, reported with the others."""
         schemas = settings_schemas(self._manager, record)
-        found = check_settings(schemas, self.config, self.config.source or "<config>")
-        self._fatal += [self._relocated(p) for p in found]
+        for path, schema in schemas.items():
+            found = check_settings({path: schema}, self.config, self.config.source or "<config>")
+            if found:
+                self._fatal += [self._relocated(p) for p in found]
+                self._contrib.setdefault(record.name, _Contribution()).refused.append(path)
 
     def _override(self, engine: Engine) -> Engine | None:
         """The engine as ``[engines.NAME]`` adjusts it, or None when it is disabled there."""
@@ -437,8 +441,11 @@ class Assembly:
         self._manager.unregister(record)
 
     def _attach_sinks(self) -> None:
-        names = set()
+        names: set[str] = set()
         for contribution in self._contrib.values():
+            # A sink whose table was refused is known: its problems are reported already.
+            names.update(p.partition(".")[2] for p in contribution.refused
+                         if p.startswith("telemetry."))  # fmt: skip
             for sink in contribution.sinks:
                 self.telemetry.attach(sink)
                 names.add(sink.name)
