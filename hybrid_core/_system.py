@@ -179,6 +179,7 @@ class Hybrid(Assembly):
         self._noted = set()
         self._started_engines: list[Engine] = []
         self._defaults: dict[int, Mapping[str, Any]] = {}
+        self._declared = {}
         self._state = _NEW
         self._lock = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None

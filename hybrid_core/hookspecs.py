@@ -27,6 +27,7 @@ __all__ = [
     "hybrid_executors",
     "hybrid_journal_codecs",
     "hybrid_routing_strategies",
+    "hybrid_settings",
     "hybrid_shutdown",
     "hybrid_startup",
     "hybrid_telemetry_sinks",
@@ -41,7 +42,13 @@ def hybrid_engines() -> Sequence[Engine]:
 
 @hookspec
 def hybrid_workflows() -> Sequence[Any]:
-    """Return the workflows this plugin provides; each is registered under its name."""
+    """Return the workflows this plugin provides; each is registered under its name.
+
+    An item is a ``Workflow``, a ``workflow_provider(...)``, or a TOML file the plugin
+    ships (``importlib.resources.files(__package__) / "workflows.toml"``) holding
+    ``[workflows.NAME]`` tables as a configuration file does; the file is built once
+    every plugin has registered, and any problem in it fails the plugin.
+    """
 
 
 @hookspec
@@ -60,6 +67,17 @@ def hybrid_executors(settings: Mapping[str, Any]) -> Sequence[Executor]:
 
     ``settings`` is the ``[executor]`` table; an executor reads its options from
     ``settings[name]`` and raises ``ConfigError`` naming each bad key.
+    """
+
+
+@hookspec
+def hybrid_settings() -> Mapping[str, type]:
+    """Return the settings tables this plugin reads, as ``{"executor.NAME": AttrsClass}``.
+
+    Each key is ``telemetry.NAME`` or ``executor.NAME``; each attrs class's fields are the
+    table's keys. The core checks the user's table against it before any hook reads it
+    (unknown keys, value types, the class's validators) and reports every problem with
+    the file and key path, as for its own keys.
     """
 
 

@@ -58,15 +58,13 @@ def test_validate_reports_every_problem_with_file_and_key(tmp_path: Path) -> Non
     assert "Traceback" not in result.stderr
 
 
-def test_validate_checks_the_shipped_review_workflow() -> None:
+def test_the_review_example_is_valid_and_declares_no_workflow_of_its_own() -> None:
+    # The review workflow ships in hybrid-core-review; the example only adds settings.
     config = Path(__file__).resolve().parent.parent / "examples" / "review" / "hybrid.toml"
     result = run_hybrid("validate", "--config", str(config), "--json")
-    if result.returncode == 2:
-        pytest.skip(f"the review's plugins are not installed here: {result.stderr.strip()}")
+    assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert set(data["workflows"]) == {"review", "review_file"}
-    if result.returncode == 0:
-        assert data["valid"] is True
+    assert data["valid"] is True and data["workflows"] == []
 
 
 # -- names resolved against the plugins; file problems apart from the environment's --------

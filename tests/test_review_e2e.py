@@ -1,7 +1,7 @@
 """The main job end to end: ``hybrid run review`` on a fixture tree with known findings.
 
-Runs the shipped configuration (examples/review/hybrid.toml) through the real CLI, with
-the plugin distributions the test environment pip-installed.
+Runs the workflow hybrid-core-review ships, with the settings of examples/review/hybrid.toml,
+through the real CLI, with the plugin distributions the test environment pip-installed.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def test_without_the_second_distribution_the_fallback_serves(
     result = run_hybrid(
         "run", "review", "--config", str(CONFIG), "--json",
         "--input", f"path={source_tree}", "--input", f"out={out}",
-        env={"HYBRID_CORE_PLUGINS": "pyast"},
+        env={"HYBRID_CORE_PLUGINS": "pyast,review"},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     report = json.loads((out / "report.json").read_text())

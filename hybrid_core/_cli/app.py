@@ -50,12 +50,15 @@ class Options:
         self.quiet = False
         self.strict = False
         self.profile: str | None = None
+        self.plugin_modules: list[str] = []  # -p MODULE, in the order given
 
 
 def _set(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
     def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
         opts = ctx.ensure_object(Options)
-        if value not in (None, False, 0):
+        if name == "plugin_modules":
+            opts.plugin_modules += [m for m in value if m not in opts.plugin_modules]
+        elif value not in (None, False, 0):
             if name == "verbose":
                 opts.verbose += value
             else:
@@ -157,6 +160,17 @@ def global_options(fn: F) -> F:
             callback=_set("profile"),
             help="Apply the [profile.NAME] overlay of the configuration.",
         ),
+        click.option(
+            "-p",
+            "--plugin",
+            "plugin_modules",
+            metavar="MODULE",
+            multiple=True,
+            expose_value=False,
+            callback=_set("plugin_modules"),
+            help="Load the plugin module MODULE (importable from here or sys.path), "
+            "installed or not. Repeatable.",
+        ),
     ]
     for decorator in reversed(decorators):
         fn = decorator(fn)
@@ -202,7 +216,32 @@ def _new_system(
 ) -> Hybrid:
     """The system the options describe, not started yet (journaled only when asked)."""
     config = _config(opts) if config is None else config
-    return Hybrid(config, strict=opts.strict or None, sinks=sinks, journal=journal)
+    plugins = import_plugin_modules(opts.plugin_modules)
+    return Hybrid(config, plugins=plugins, strict=opts.strict or None, sinks=sinks, journal=journal)
+
+
+def import_plugin_modules(names: Sequence[str]) -> list[object]:
+    """The modules ``-p`` names, imported as ``python -m`` would find them: the current
+    folder first, then ``sys.path``. One that does not import is a usage error."""
+    if not names:
+        return []
+    import importlib
+
+    here = os.getcwd()
+    if here not in sys.path and "" not in sys.path:
+        sys.path.insert(0, here)
+    modules: list[object] = []
+    for name in names:
+        try:
+            modules.append(importlib.import_module(name))
+        except Exception as exc:  # noqa: BLE001 - any failure of the module is the user's
+            why = f"{type(exc).__name__}: {exc}"
+            raise UsageFailure(
+                f"-p {name}: the plugin module does not import ({why}); it must be "
+                "importable from the current folder or sys.path (a module name such as "
+                "acme_plugin, not a file path)"
+            ) from None
+    return modules
 
 
 DEFAULT_JOURNAL = Path(".hybrid") / "runs.sqlite3"
@@ -284,6 +323,7 @@ class _Verbs(click.Group):
         "validate": "config", "config": "config",
         "trace": "trace", "explain": "trace",
         "runs": "runs", "resume": "runs",
+        "workflows": "listing", "list": "listing",
     }  # fmt: skip
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -294,7 +334,8 @@ class _Verbs(click.Group):
             import importlib
 
             module = importlib.import_module(f"hybrid_core._cli.{self.LAZY[cmd_name]}")
-            self.add_command(getattr(module, cmd_name))
+            # A verb named like a builtin ("list") is defined as NAME_.
+            self.add_command(getattr(module, cmd_name, None) or getattr(module, f"{cmd_name}_"))
         command = super().get_command(ctx, cmd_name)
         if command is not None and command.short_help is None and command.help:
             # click cuts the listing's text to fit with "..."; say the first sentence whole.
@@ -313,6 +354,7 @@ def cli() -> None:
     Examples:
       hybrid plugins            list installed plugins and their status
       hybrid capabilities       list capabilities and who provides them
+      hybrid workflows          list the workflows you can run
       hybrid doctor             check the environment and the plugins
     """
     opts = _options()

@@ -22,7 +22,10 @@ from typing import Any, NoReturn
 import attrs
 import click
 
+from .._config.load import find_config, search_folders
 from .._core.context import ExecutionContext
+from .._core.records import ProviderKind
+from .._core.util import close_matches
 from .._execution.executor import LocalExecutor
 from .._system import Hybrid, new_run_id
 from .._telemetry.bus import Event
@@ -60,8 +63,42 @@ def resolve_workflow(system: Hybrid, spec: str) -> Workflow:
         return _import_workflow(spec)
     try:
         return system.workflow(spec)
-    except LookupError as exc:
-        raise UsageFailure(f"{exc}; or give module:attribute of a Workflow in Python") from None
+    except LookupError:
+        raise UsageFailure(_no_such_workflow(system, spec)) from None
+
+
+def _no_such_workflow(system: Hybrid, name: str) -> str:
+    """Says which workflows there are (did you mean?) and which configuration was read."""
+    known = sorted((p.name, p.origin) for p in system.registry.of_kind(ProviderKind.WORKFLOW))
+    close = close_matches(name, [n for n, _ in known])
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    listed = ", ".join(
+        f"{n} ({'the configuration' if o == 'config' else f'plugin {o}'})" for n, o in known
+    )
+    there = f"known workflows: {listed}" if known else "no workflow is registered"
+    failed = ", ".join(repr(r.name) for r in system.failures)
+    why = "('hybrid plugins' says why)"
+    suspects = f"; plugins that failed to load may have provided it: {failed} {why}"
+    suspects = suspects if failed else ""
+    return (
+        f"no workflow is named {name!r}{hint}; {there}{suspects}; {_searched(_options())}; "
+        "or give module:attribute of a Workflow in Python ('hybrid workflows' lists them)"
+    )
+
+
+def _searched(opts: Options) -> str:
+    """Which configuration file the CLI read, or where it looked for one in vain."""
+    if opts.config is not None:
+        return f"configuration read: {opts.config.resolve()} (--config)"
+    found = find_config()
+    if found is not None:
+        return f"configuration read: {found.resolve()} (found from the current folder)"
+    folders = search_folders(Path.cwd().resolve())
+    where = str(folders[0]) if len(folders) == 1 else f"{folders[0]} up to {folders[-1]}"
+    return (
+        "no configuration file was found (searched for hybrid.toml, and pyproject.toml "
+        f"with [tool.hybrid], in {where})"
+    )
 
 
 def _import_workflow(spec: str) -> Workflow:
@@ -519,6 +556,7 @@ def _run_meta(opts: Options, spec: str, used: Path | None) -> dict[str, Any]:
         "config": _shown(used),
         "profile": opts.profile,
         "cwd": os.getcwd(),
+        "plugin_modules": list(opts.plugin_modules),
     }
 
 

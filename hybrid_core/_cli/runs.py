@@ -21,6 +21,7 @@ from .app import (
     _table,
     global_options,
     handle_errors,
+    import_plugin_modules,
     open_journal,
 )
 from .run import _arun, _finish, _jsonable, _progress, _using
@@ -238,7 +239,10 @@ def resume(run_id: str, journal_file: Path | None, force: bool) -> None:
         config = Config()
     else:
         config = _config(opts)
-    system = Hybrid(config, strict=opts.strict or None, journal=journal)
+    # The -p modules the run loaded load again, unless -p names others now.
+    modules = opts.plugin_modules or list(row.meta.get("plugin_modules") or ())
+    plugins = import_plugin_modules(modules)
+    system = Hybrid(config, plugins=plugins, strict=opts.strict or None, journal=journal)
     system.run_meta.update(row.meta)
     if not opts.quiet:
         click.echo(_using(opts.config), err=True)

@@ -43,13 +43,19 @@ REF_KEYS = ("input", "result", "value")
 
 
 class Declared:
-    """A workflow built from configuration, with its inputs' defaults."""
+    """A workflow built from configuration, with its inputs' defaults and descriptions."""
 
-    __slots__ = ("defaults", "workflow")
+    __slots__ = ("defaults", "descriptions", "workflow")
 
-    def __init__(self, workflow: Workflow, defaults: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        workflow: Workflow,
+        defaults: Mapping[str, Any],
+        descriptions: Mapping[str, str] | None = None,
+    ) -> None:
         self.workflow = workflow
         self.defaults = dict(defaults)
+        self.descriptions = dict(descriptions or {})
 
 
 class _Builder:
@@ -142,7 +148,7 @@ class _Builder:
                 wf.add(step)
         self._returns(wf, table.get("returns"), f"{key}.returns")
         self._definition(wf, key)
-        return Declared(wf, defaults)
+        return Declared(wf, defaults, _descriptions(table.get("inputs")))
 
     def _inputs(self, spec: Any, key: str) -> tuple[list[str], dict[str, Any]]:
         if isinstance(spec, list) and all(isinstance(i, str) and i for i in spec):
@@ -507,6 +513,17 @@ class _Builder:
         self._hints_left -= 1
         close = close_matches(name, known)
         return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _descriptions(spec: Any) -> dict[str, str]:
+    """``inputs.NAME.description`` of each input that has one (a string)."""
+    if not isinstance(spec, Mapping):
+        return {}
+    return {
+        str(name): options["description"]
+        for name, options in spec.items()
+        if isinstance(options, Mapping) and isinstance(options.get("description"), str)
+    }
 
 
 def _is_ref(spec: Mapping[str, Any]) -> bool:

@@ -28,6 +28,15 @@ __all__ = ["Config", "ExecutorConfig", "PluginsConfig", "find_config", "load_con
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
+def _no_sinks() -> Mapping[str, Any]:
+    # The documented key is there even with no [telemetry] table: plugins read it.
+    return MappingProxyType({"sinks": []})
+
+
+def _local() -> Mapping[str, Any]:
+    return MappingProxyType({"name": "local"})
+
+
 @attrs.frozen
 class PluginsConfig:
     """``[plugins]``: which entry-point plugins load, and whether a failure is fatal."""
@@ -41,16 +50,16 @@ class PluginsConfig:
 class ExecutorConfig:
     """``[executor]``: which executor runs blocking work, and the local pools' sizes.
 
-    ``settings`` is the whole table, read-only, as ``hybrid_executors(settings)`` gets it:
-    an ``[executor.NAME]`` table holds the options of the executor named NAME, which its
-    plugin checks.
+    ``settings`` is the whole table, read-only, as ``hybrid_executors(settings)`` gets it
+    (its ``name`` key always set): an ``[executor.NAME]`` table holds the options of the
+    executor named NAME, which its plugin checks.
     """
 
     name: str = "local"
     max_threads: int | None = None
     max_processes: int | None = None
     close_grace: float = 10.0
-    settings: Mapping[str, Any] = _EMPTY
+    settings: Mapping[str, Any] = attrs.field(factory=_local)
 
 
 @attrs.frozen
@@ -88,7 +97,7 @@ class Config:
 
     plugins: PluginsConfig = attrs.field(factory=PluginsConfig)
     executor: ExecutorConfig = attrs.field(factory=ExecutorConfig)
-    telemetry: Mapping[str, Any] = _EMPTY
+    telemetry: Mapping[str, Any] = attrs.field(factory=_no_sinks)
     routing: RoutingPolicy = attrs.field(factory=RoutingPolicy)
     resources: Mapping[str, float] = _EMPTY
     engines: Mapping[str, EngineOverride] = _EMPTY
@@ -261,7 +270,7 @@ def _executor(check: _Checker, data: Mapping[str, Any]) -> ExecutorConfig:
         max_threads=check.count(data, "max_threads", "executor.max_threads"),
         max_processes=check.count(data, "max_processes", "executor.max_processes"),
         close_grace=grace,
-        settings=MappingProxyType(dict(data)),
+        settings=MappingProxyType({**data, "name": name}),
     )
 
 

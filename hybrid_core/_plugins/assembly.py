@@ -30,6 +30,8 @@ from .._workflow import Workflow
 from ..exceptions import ConfigError, ConfigProblem, PluginError, PluginValidationError
 from .builtin import BUILTIN_SINKS, BuiltinPlugin
 from .manager import PluginManager, PluginRecord, Selection, scan_entry_points
+from .settings import check_settings, settings_schemas
+from .shipped import Shipped, build_shipped, describe_workflow, split_workflows
 
 if TYPE_CHECKING:
     from .._journal.codec import Codec
@@ -70,6 +72,8 @@ class _Contribution:
     executors: list[str] = attrs.Factory(list)
     codecs: list[str] = attrs.Factory(list)
     sinks: list[Sink] = attrs.Factory(list)
+    files: list[object] = attrs.Factory(list)  # workflow files, built once all are in
+    refused: list[str] = attrs.Factory(list)  # settings tables with problems: not built
 
 
 def _check_engine(item: object) -> str | None:
@@ -77,8 +81,10 @@ def _check_engine(item: object) -> str | None:
 
 
 def _check_workflow(item: object) -> str | None:
-    ok = isinstance(item, (Workflow, WorkflowProvider))
-    return None if ok else "is not a hybrid_core.Workflow (nor a workflow_provider(...))"
+    ok = isinstance(item, (Workflow, WorkflowProvider)) or split_workflows([item])[1]
+    return None if ok else (
+        "is not a hybrid_core.Workflow (nor a workflow_provider(...), nor a .toml file)"
+    )  # fmt: skip
 
 
 def _own(record: PluginRecord) -> str:
@@ -132,6 +138,7 @@ class Assembly:
     _started_engines: list[Engine]
     _noted: set[str]  # failed plugins already noted in the registry
     _defaults: dict[int, Mapping[str, Any]]
+    _declared: dict[str, Shipped]  # workflows built from TOML tables, by name
     unresolved: list[Unresolved]
     _fatal: list[ConfigProblem]  # raised together once every name has been checked
 
@@ -144,6 +151,24 @@ class Assembly:
     def failures(self) -> list[PluginRecord]:
         """The plugins that failed to load or start."""
         return [r for r in self._manager.records.values() if r.status == "failed"]
+
+    def provided(self, kind: str) -> list[tuple[str, str]]:
+        """``(name, plugin)`` of each ``strategies``, ``executors``, ``codecs`` or ``sinks``
+        item the loaded plugins gave, in load order (``hybrid list KIND``)."""
+        found = []
+        for plugin, contribution in self._contrib.items():
+            for item in getattr(contribution, kind):
+                found.append((item if isinstance(item, str) else item.name, plugin))
+        if kind == "sinks":
+            found += [(sink.name, "host") for sink in self._extra_sinks]
+        return found
+
+    def declared_workflows(self) -> list[dict[str, Any]]:
+        """Every registered workflow with its origin, file, description and inputs."""
+        return [
+            describe_workflow(p, self._declared, self._defaults.get(id(p.target), {}))
+            for p in sorted(self.registry.of_kind(ProviderKind.WORKFLOW), key=lambda p: p.name)
+        ]
 
     # -- loading --------------------------------------------------------------------------
 
@@ -175,18 +200,16 @@ class Assembly:
         manager, name = self._manager, record.name
         engines: list[Engine] = []
         workflows: list[Any] = []
+        files: list[object] = []
         try:
+            self._check_plugin_settings(record)
             engines = manager.collect(record, "hybrid_engines", _check_engine)
             workflows = manager.collect(record, "hybrid_workflows", _check_workflow)
+            workflows, files = split_workflows(workflows)
             strategies = manager.collect(record, "hybrid_routing_strategies", _check_strategy)
             executors = self._collect_executors(record)
             codecs = manager.collect(record, "hybrid_journal_codecs", _check_codec)
-            sinks = manager.collect(
-                record,
-                "hybrid_telemetry_sinks",
-                _check_sink,
-                {"settings": self.config.telemetry},
-            )
+            sinks = self._collect_sinks(record)
             self._check_unique("routing strategy", self.strategies, strategies, name)
             self._check_unique("executor", self.executors, executors, name)
             self._check_unique("journal codec", self.codecs, codecs, name)
@@ -221,22 +244,50 @@ class Assembly:
             self.codecs[codec.name] = codec
             contribution.codecs.append(codec.name)
         contribution.sinks = list(sinks)
+        contribution.files = files
 
     def _collect_executors(self, record: PluginRecord) -> list[Any]:
         """The plugin's executors; a ConfigError about its ``[executor.NAME]`` table is
         the file's problem, reported with the others, not the plugin's failure."""
         settings = {"settings": self.config.executor.settings}
+        return self._collect_configured(record, "hybrid_executors", _check_executor, settings)
+
+    def _collect_sinks(self, record: PluginRecord) -> list[Any]:
+        """The plugin's sinks; a ConfigError about its ``[telemetry.NAME]`` table is the
+        file's problem, as for executors."""
+        settings = {"settings": self.config.telemetry}
+        return self._collect_configured(record, "hybrid_telemetry_sinks", _check_sink, settings)
+
+    def _collect_configured(
+        self,
+        record: PluginRecord,
+        hook: str,
+        check: Callable[[object], str | None],
+        settings: Mapping[str, Any],
+    ) -> list[Any]:
         try:
-            return self._manager.collect(record, "hybrid_executors", _check_executor, settings)
+            return self._manager.collect(record, hook, check, settings)
         except PluginError as exc:
             cause = exc.__cause__
             if not isinstance(cause, ConfigError):
                 raise
             source = self.config.source or "<config>"
+            known = {p.key for p in self._fatal}
             for problem in cause.problems:
-                found = ConfigProblem(source, problem.key, problem.message)
-                self._fatal.append(self._relocated(found))
+                found = self._relocated(ConfigProblem(source, problem.key, problem.message))
+                if found.key not in known:  # the settings schema said it already
+                    self._fatal.append(found)
             return []
+
+    def _check_plugin_settings(self, record: PluginRecord) -> None:
+        """Check the settings tables the plugin declares (``hybrid_settings()``) before
+        its hooks read them; every problem is the file's, reported with the others."""
+        schemas = settings_schemas(self._manager, record)
+        for path, schema in schemas.items():
+            found = check_settings({path: schema}, self.config, self.config.source or "<config>")
+            if found:
+                self._fatal += [self._relocated(p) for p in found]
+                self._contrib.setdefault(record.name, _Contribution()).refused.append(path)
 
     def _override(self, engine: Engine) -> Engine | None:
         """The engine as ``[engines.NAME]`` adjusts it, or None when it is disabled there."""
@@ -255,8 +306,31 @@ class Assembly:
                 changes[field] = getattr(found, field)
         return attrs.evolve(engine, **changes) if changes else engine
 
+    def _declare_plugin_workflows(self) -> None:
+        """Build the workflow files plugins ship; a broken file fails its plugin."""
+        for name, contribution in list(self._contrib.items()):
+            if not contribution.files:
+                continue
+            record = self._manager.records[name]
+            try:
+                with gc_paused():
+                    shipped = build_shipped(
+                        record, contribution.files, self.registry, list(self.strategies)
+                    )
+                entries = [(ProviderKind.WORKFLOW, n, s.declared.workflow.capabilities,
+                            s.declared.workflow) for n, s in shipped.items()]  # fmt: skip
+                providers = self.registry.register_many(entries, origin=name)
+            except Exception as exc:  # noqa: BLE001 - one plugin never breaks the others
+                self._fail(record, exc)
+                continue
+            contribution.providers += [p.name for p in providers]
+            for workflow, found in shipped.items():
+                self._declared[workflow] = found
+                self._defaults[id(found.declared.workflow)] = found.declared.defaults
+
     def _declare_workflows(self) -> None:
         """Build ``[workflows.*]`` and check ``[engines.*]`` names; problems are fatal."""
+        self._declare_plugin_workflows()
         engine_names = {e.name for e in self._all_plugin_engines()}
         for name in self.config.engines:
             if name not in engine_names:
@@ -281,7 +355,9 @@ class Assembly:
         entries = [(ProviderKind.WORKFLOW, n, d.workflow.capabilities, d.workflow)
                    for n, d in built.items()]  # fmt: skip
         self.registry.register_many(entries, origin="config")
-        self._defaults = {id(d.workflow): d.defaults for d in built.values()}
+        self._defaults.update({id(d.workflow): d.defaults for d in built.values()})
+        self._declared.update({n: Shipped(d, self.config.source or "<config>")
+                              for n, d in built.items()})  # fmt: skip
 
     def _check_routed_capabilities(self) -> None:
         """``[routing.capabilities]`` names capabilities; each must be served by someone."""
@@ -365,8 +441,11 @@ class Assembly:
         self._manager.unregister(record)
 
     def _attach_sinks(self) -> None:
-        names = set()
+        names: set[str] = set()
         for contribution in self._contrib.values():
+            # A sink whose table was refused is known: its problems are reported already.
+            names.update(p.partition(".")[2] for p in contribution.refused
+                         if p.startswith("telemetry."))  # fmt: skip
             for sink in contribution.sinks:
                 self.telemetry.attach(sink)
                 names.add(sink.name)

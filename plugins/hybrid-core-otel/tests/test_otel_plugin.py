@@ -54,11 +54,18 @@ def test_bad_settings_are_a_config_error_naming_the_key(
     assert problem.key == key and message in problem.message
 
 
-def test_a_system_reports_bad_settings_as_the_plugins_failure() -> None:
-    config = {"telemetry": {"sinks": ["otel"], "otel": {"exporter": "jaeger"}}}
-    with Hybrid(config, plugins=[hybrid_core_otel], entry_points=False) as system:
-        (failed,) = system.failures
-    assert "telemetry.otel.exporter: must be one of global, console, none" in str(failed.error)
+def test_a_system_reports_bad_settings_as_the_files_problems_all_at_once() -> None:
+    table = {"exporter": "jaeger", "servce_name": "x", "metrics": "yes"}
+    config = {"telemetry": {"sinks": ["otel"], "otel": table}}
+    with pytest.raises(ConfigError) as caught:
+        Hybrid(config, plugins=[hybrid_core_otel], entry_points=False).start()
+    found = {p.key: p.message for p in caught.value.problems}
+    assert found == {
+        "telemetry.otel.exporter": "must be one of 'global', 'console', 'none', not a string "
+        "('jaeger')",
+        "telemetry.otel.servce_name": "unknown setting (did you mean 'service_name'?)",
+        "telemetry.otel.metrics": "must be true or false, not a string ('yes')",
+    }
 
 
 def test_console_exporter_prints_spans_with_our_ids(capsys: pytest.CaptureFixture[str]) -> None:

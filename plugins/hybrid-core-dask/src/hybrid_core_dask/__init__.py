@@ -18,7 +18,20 @@ from ._executor import DaskExecutor
 from ._settings import DaskSettings, read_settings
 from ._version import __version__
 
-__all__ = ["DaskExecutor", "DaskSettings", "__version__", "hybrid_executors", "read_settings"]
+__all__ = [
+    "DaskExecutor",
+    "DaskSettings",
+    "__version__",
+    "hybrid_executors",
+    "hybrid_settings",
+    "read_settings",
+]
+
+
+@hybrid_core.hookimpl
+def hybrid_settings() -> Mapping[str, type]:
+    """``[executor.dask]``'s keys and types, which hybrid_core checks with the file."""
+    return {"executor.dask": DaskSettings}
 
 
 @hybrid_core.hookimpl

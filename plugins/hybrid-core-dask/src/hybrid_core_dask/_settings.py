@@ -1,6 +1,9 @@
 """``[executor.dask]``: reading and checking the executor's options.
 
-Every problem is reported at once, as a :class:`hybrid_core.ConfigError` whose problems
+:class:`DaskSettings` is the table's schema: the plugin's ``hybrid_settings()`` gives it
+to hybrid_core, which reports unknown keys and values of the wrong type with the rest of
+the file before the executor is built. Every problem is reported at once, as a
+:class:`hybrid_core.ConfigError` whose problems
 name the key (``executor.dask.n_workers: must be ...``, ``executor.dask.adress: unknown
 setting (did you mean 'address'?)``).
 """
@@ -18,17 +21,6 @@ from hybrid_core import ConfigError, ConfigProblem
 
 __all__ = ["DaskSettings", "read_settings"]
 
-_KEYS = (
-    "address",
-    "n_workers",
-    "threads_per_worker",
-    "processes",
-    "memory_limit",
-    "resources",
-    "connect_timeout",
-    "close_timeout",
-    "dashboard_address",
-)
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
@@ -57,6 +49,11 @@ class DaskSettings:
     connect_timeout: float = 10.0
     close_timeout: float = 10.0
     dashboard_address: str | None = None
+
+
+# The keys are the fields: hybrid_settings() gives the class to hybrid_core, which checks
+# a user's table against it with the rest of the file; read_settings() checks the values.
+_KEYS = tuple(f.name for f in attrs.fields(DaskSettings))
 
 
 def _hint(word: str, known: tuple[str, ...]) -> str:

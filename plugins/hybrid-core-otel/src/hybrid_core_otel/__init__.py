@@ -20,7 +20,13 @@ from ._version import __version__
 if TYPE_CHECKING:
     from ._sink import OtelSink
 
-__all__ = ["OtelSettings", "OtelSink", "__version__", "hybrid_telemetry_sinks"]
+__all__ = [
+    "OtelSettings",
+    "OtelSink",
+    "__version__",
+    "hybrid_settings",
+    "hybrid_telemetry_sinks",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -30,6 +36,12 @@ def __getattr__(name: str) -> Any:
 
         return OtelSink
     raise AttributeError(f"module 'hybrid_core_otel' has no attribute {name!r}")
+
+
+@hybrid_core.hookimpl
+def hybrid_settings() -> Mapping[str, type]:
+    """``[telemetry.otel]``'s keys and types, which hybrid_core checks with the file."""
+    return {"telemetry.otel": OtelSettings}
 
 
 @hybrid_core.hookimpl

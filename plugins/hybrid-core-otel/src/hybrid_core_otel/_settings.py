@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 from hybrid_core import ConfigError, ConfigProblem
@@ -16,7 +16,6 @@ from hybrid_core import ConfigError, ConfigProblem
 __all__ = ["EXPORTERS", "OtelSettings", "read_settings"]
 
 EXPORTERS = ("global", "console", "none")
-_KEYS = ("service_name", "exporter", "metrics")
 
 
 @attrs.frozen
@@ -31,8 +30,13 @@ class OtelSettings:
     """
 
     service_name: str = "hybrid-core"
-    exporter: str = "global"
+    exporter: Literal["global", "console", "none"] = "global"
     metrics: bool = True
+
+
+# The keys are the fields: hybrid_settings() gives the class to hybrid_core, which checks
+# a user's table against it with the rest of the file; read_settings() checks the values.
+_KEYS = tuple(f.name for f in attrs.fields(OtelSettings))
 
 
 def _hint(word: str, known: tuple[str, ...]) -> str:

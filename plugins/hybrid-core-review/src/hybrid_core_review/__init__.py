@@ -1,7 +1,9 @@
 """The steps of hybrid_core's code-review workflow.
 
-The workflow itself is declared in configuration (see ``examples/review/hybrid.toml`` in
-the hybrid_core repository); these are the plain functions its steps call:
+The workflow itself is declared in ``workflows.toml`` beside this module, which the
+``review`` plugin (:mod:`hybrid_core_review.plugin`) gives hybrid_core, so that
+``hybrid run review`` works wherever this distribution is installed; these are the
+plain functions its steps call:
 
 - :func:`discover` lists the Python files of a tree, and the entries it skipped (special
   files, symlink loops, files over the size limit, unreadable folders, undecodable names);
