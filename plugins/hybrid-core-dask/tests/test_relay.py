@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+
 from hybrid_core_dask._relay import Relay
 
 
@@ -81,8 +82,16 @@ def test_close_fails_what_is_still_open_and_refuses_more(
 ) -> None:
     relay = Relay(target, Lost)
 
+    stopped = threading.Event()
+
+    async def forever() -> None:
+        try:
+            await asyncio.sleep(60)
+        finally:
+            stopped.set()
+
     async def main() -> None:
-        job = relay.run(lambda: asyncio.sleep(60))
+        job = relay.run(forever)
         await asyncio.sleep(0.05)
         await asyncio.get_running_loop().run_in_executor(None, relay.close)
         with pytest.raises(Lost):
@@ -91,6 +100,7 @@ def test_close_fails_what_is_still_open_and_refuses_more(
             relay.run(lambda: asyncio.sleep(0))
 
     asyncio.run(main())
+    assert stopped.wait(5)  # the coroutine was cancelled where it ran, not left pending
 
 
 def test_a_stopped_target_loop_is_refused_at_once() -> None:

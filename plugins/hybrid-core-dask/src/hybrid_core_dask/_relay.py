@@ -85,13 +85,16 @@ class Relay:
             self._target.call_soon_threadsafe(self._cancel, job)
 
     def close(self) -> None:
-        """Fail every job still open with ``lost()``; later :meth:`run` calls raise."""
+        """Fail every job still open with ``lost()`` and cancel its coroutine; later
+        :meth:`run` calls raise."""
         with self._lock:
             self._closed = True
             jobs, self._open = list(self._open), set()
             self._outbox.clear()
         for job in jobs:
             self._hand_back(job.loop, [job], failed=True)
+            with contextlib.suppress(RuntimeError):
+                self._target.call_soon_threadsafe(self._cancel, job)
 
     # -- on the target loop ---------------------------------------------------------------
 
