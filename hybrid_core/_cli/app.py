@@ -284,6 +284,7 @@ class _Verbs(click.Group):
         "validate": "config", "config": "config",
         "trace": "trace", "explain": "trace",
         "runs": "runs", "resume": "runs",
+        "new": "new",
     }  # fmt: skip
 
     def list_commands(self, ctx: click.Context) -> list[str]:
