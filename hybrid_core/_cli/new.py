@@ -164,6 +164,7 @@ def scaffold(kinds: Sequence[str], names: Names, target: Path) -> list[str]:
 @click.option(
     "--dir",
     "directory",
+    metavar="PATH",
     type=click.Path(path_type=Path, file_okay=False),
     help="Where to write the distribution (default: ./NAME); it must not exist.",
 )
