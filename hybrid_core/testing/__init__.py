@@ -1,23 +1,55 @@
-"""Test doubles for plugin authors and hosts: build a plugin, an engine, a system.
+"""Test doubles and contract suites for plugin authors and hosts.
 
-Like ``httpx.MockTransport``, these are the real machinery with the inputs filled in:
-:func:`make_plugin` gives a plugin object whose hooks return what you pass, registered
+Like ``httpx.MockTransport``, the doubles are the real machinery with the inputs filled
+in: :func:`make_plugin` gives a plugin object whose hooks return what you pass, registered
 and validated exactly as an installed plugin would be; :func:`make_system` builds a
 :class:`~hybrid_core.Hybrid` with no entry-point scan and an :class:`InMemorySink`.
+
+The contract suites, one class per kind of provider, check what the documentation
+promises of an engine, a routing strategy, a telemetry sink or an executor; a plugin's
+tests subclass them (they need pytest, and are imported only when asked for):
+:class:`EngineContract`, :class:`StrategyContract`, :class:`SinkContract`,
+:class:`ExecutorContract`. The pytest plugin ``hybrid_core.testing.pytest_plugin``,
+registered through the ``pytest11`` entry point, provides their fixtures.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping, Sequence
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._core.records import Engine
-from ._markers import hookimpl
-from ._system import Hybrid
-from ._telemetry.bus import InMemorySink, Sink
+from .._core.records import Engine
+from .._markers import hookimpl
+from .._system import Hybrid
+from .._telemetry.bus import InMemorySink, Sink
 
-__all__ = ["InMemorySink", "make_engine", "make_plugin", "make_system"]
+if TYPE_CHECKING:
+    from ._engine import EngineContract
+    from ._executor import ExecutorContract
+    from ._sink import SinkContract
+    from ._strategy import StrategyContract
+
+__all__ = [
+    "EngineContract",
+    "ExecutorContract",
+    "InMemorySink",
+    "SinkContract",
+    "StrategyContract",
+    "make_engine",
+    "make_plugin",
+    "make_system",
+]
+
+# The contract suites import pytest: loaded on first access, so that the test doubles
+# work where pytest is not installed.
+_CONTRACTS = {
+    "EngineContract": "._engine",
+    "ExecutorContract": "._executor",
+    "SinkContract": "._sink",
+    "StrategyContract": "._strategy",
+}
 
 _COLLECTION_HOOKS = {
     "engines": "hybrid_engines",
@@ -119,3 +151,16 @@ def make_system(
         **options,
     )
     return system, sink
+
+
+def __getattr__(name: str) -> Any:
+    module = _CONTRACTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hybrid_core.testing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
