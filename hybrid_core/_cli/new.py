@@ -109,7 +109,7 @@ def render(kinds: Sequence[str], names: Names) -> dict[str, str]:
         "plugin": names.plugin,
         "core_version": hybrid_core.__version__,
         "kinds": ", ".join(kinds),
-        "hooks": ", ".join(f'"{hook}"' for hook in hooks),
+        "hooks": "".join(f'    "{hook}",\n' for hook in sorted(hooks)),
     }
     values["imports"] = "".join(f"from .{kind} import {KINDS[kind]}\n" for kind in kinds)
     values["exports"] = "".join(f'    "{hook}",\n' for hook in sorted(hooks))
