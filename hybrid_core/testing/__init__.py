@@ -20,12 +20,12 @@ from collections.abc import Callable, Mapping, Sequence
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from .._core.records import Engine
 from .._markers import hookimpl
-from .._system import Hybrid
-from .._telemetry.bus import InMemorySink, Sink
 
 if TYPE_CHECKING:
+    from .._core.records import Engine
+    from .._system import Hybrid
+    from .._telemetry.bus import InMemorySink, Sink
     from ._engine import EngineContract
     from ._executor import ExecutorContract
     from ._sink import SinkContract
@@ -42,11 +42,13 @@ __all__ = [
     "make_system",
 ]
 
-# The contract suites import pytest: loaded on first access, so that the test doubles
-# work where pytest is not installed.
-_CONTRACTS = {
+# Loaded on first access: the contract suites import pytest, so the test doubles work
+# where pytest is not installed, and the pytest plugin (a submodule, imported by every
+# pytest run where hybrid_core is installed) does not import the whole core up front.
+_LAZY = {
     "EngineContract": "._engine",
     "ExecutorContract": "._executor",
+    "InMemorySink": ".._telemetry.bus",
     "SinkContract": "._sink",
     "StrategyContract": "._strategy",
 }
@@ -71,6 +73,8 @@ def make_engine(
 
     ``name`` defaults to ``test.<handler name>``; other keywords go to :class:`Engine`.
     """
+    from .._core.records import Engine
+
     caps = {capability: priority} if isinstance(capability, str) else dict(capability)
     engine_name = name or f"test.{getattr(handler, '__name__', 'engine').strip('<>')}"
     return Engine(name=engine_name, capabilities=caps, handler=handler, **options)
@@ -142,6 +146,9 @@ def make_system(
 
     Returns ``(system, sink)``; start it with ``async with system`` or ``with system``.
     """
+    from .._system import Hybrid
+    from .._telemetry.bus import InMemorySink
+
     sink = InMemorySink()
     system = Hybrid(
         config,
@@ -154,7 +161,7 @@ def make_system(
 
 
 def __getattr__(name: str) -> Any:
-    module = _CONTRACTS.get(name)
+    module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'hybrid_core.testing' has no attribute {name!r}")
     value = getattr(importlib.import_module(module, __name__), name)

@@ -49,9 +49,13 @@ class ExecutorContract:
         seconds a cancelled wait may take to end.
     ``close_timeout = 30.0``
         seconds after ``aclose()`` for threads and worker processes to be gone.
+    ``owns_workers = False``
+        the calls run on workers someone else started and keeps running (a cluster
+        reached by address); only the executor's own threads must then be gone.
     """
 
     supports_process: ClassVar[bool] = True
+    owns_workers: ClassVar[bool] = True
     cancel_timeout: ClassVar[float] = 5.0
     close_timeout: ClassVar[float] = 30.0
 
@@ -168,7 +172,7 @@ class ExecutorContract:
         async def body() -> set[int]:
             await executor.asubmit(Call(_samples.add, (1, 2)))
             pids = set()
-            if self.supports_process:
+            if self.supports_process and self.owns_workers:
                 for _ in range(3):
                     pids.add(await executor.asubmit(Call(_samples.pid, where="process")))
             return pids - {os.getpid()}
