@@ -175,7 +175,8 @@ def test_the_contracts_every_built_in_provider_passes_cover_them_all() -> None:
 def failed_tests(pytester: pytest.Pytester, source: str) -> set[str]:
     """Run ``source`` as a test module in a pytest of its own; the names that failed."""
     pytester.makepyfile(test_broken=textwrap.dedent(source))
-    recorder = pytester.inline_run("-p", "no:cacheprovider")
+    # Without pytest-asyncio too: the suites need nothing but pytest.
+    recorder = pytester.inline_run("-p", "no:cacheprovider", "-p", "no:asyncio")
     passed, _, failed = recorder.listoutcomes()
     assert passed, "nothing passed: the broken provider broke more than it should"
     return {report.nodeid.rsplit("::", 1)[-1] for report in failed}
@@ -492,6 +493,13 @@ def test_the_executor_contract_fails_an_executor_that(
     assert failed_tests(pytester, EXECUTOR.replace("{methods}", indented)) == expected
 
 
+def test_the_distribution_declares_the_pytest_plugin() -> None:
+    from importlib.metadata import entry_points
+
+    found = {ep.name: ep.value for ep in entry_points(group="pytest11")}
+    assert found.get("hybrid_core") == "hybrid_core.testing.pytest_plugin"
+
+
 def test_the_pytest_plugin_is_registered_through_its_entry_point(
     pytester: pytest.Pytester,
 ) -> None:
@@ -519,7 +527,8 @@ def test_the_pytest_plugin_is_registered_through_its_entry_point(
             assert set(hybrid_stats) == {p.name for p in hybrid_candidates}
         """
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--fixtures")
+    options = ("-p", "no:cacheprovider", "-p", "no:asyncio")
+    result = pytester.runpytest_subprocess(*options, "--fixtures")
     assert "hybrid_system" in result.stdout.str()
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(*options)
     result.assert_outcomes(passed=2)

@@ -32,9 +32,9 @@ class ExecutorContract:
             def executor(self):
                 return MyExecutor(workers=2)
 
-    The suite submits :class:`~hybrid_core.Call` objects of importable functions (those
-    of ``hybrid_core.testing._samples``, so workers on another machine need hybrid_core
-    installed) and checks that thread and process calls return their result, with
+    The suite submits :class:`~hybrid_core.Call` objects of functions that ship inside
+    ``hybrid_core.testing`` (so workers on another machine need hybrid_core installed,
+    as they do to run any engine) and checks that thread and process calls return their result, with
     positional and keyword arguments; that an exception comes back with its type and
     message (a builtin one and one of the suite's own); that cancelling the awaiting
     task stops the wait promptly and leaves the executor usable; that ``aclose()`` may be
