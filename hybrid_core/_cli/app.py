@@ -324,6 +324,7 @@ class _Verbs(click.Group):
         "trace": "trace", "explain": "trace",
         "runs": "runs", "resume": "runs",
         "workflows": "listing", "list": "listing",
+        "new": "new",
     }  # fmt: skip
 
     def list_commands(self, ctx: click.Context) -> list[str]:

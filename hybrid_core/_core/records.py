@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import inspect
 import math
+import pickle
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -13,7 +14,15 @@ import attrs
 
 from ..exceptions import CapabilityNameError
 
-__all__ = ["Engine", "Provider", "ProviderKind", "check_capability_name"]
+__all__ = [
+    "Engine",
+    "Provider",
+    "ProviderKind",
+    "call_problem",
+    "check_capability_name",
+    "engine_problem",
+    "process_problem",
+]
 
 _CAPABILITY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
@@ -87,6 +96,73 @@ def context_mode(handler: Handler) -> str:
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     required = [p for p in positional if p.default is p.empty]
     return "positional" if len(required) >= 2 else "none"
+
+
+_CORE_CALLS = {
+    "none": "handler(payload)",
+    "positional": "handler(payload, context)",
+    "keyword": "handler(payload, context=context)",
+}
+
+
+def _signature(handler: Handler) -> inspect.Signature | None:
+    try:
+        return inspect.signature(handler)
+    except (TypeError, ValueError):  # some builtins have none to read: trust them
+        return None
+
+
+def _handler_name(handler: Handler) -> str:
+    return getattr(handler, "__qualname__", None) or type(handler).__qualname__
+
+
+def call_problem(name: str, handler: Handler) -> str | None:
+    """Why the core cannot call ``handler`` the way it calls an engine's, or None.
+
+    The core calls ``handler(payload)``, ``handler(payload, context)`` or
+    ``handler(payload, context=context)`` (see :func:`context_mode`); a handler whose
+    signature cannot take that call (no parameter at all, a third required one, a
+    required keyword-only one) would fail on every call, so it is refused when loaded.
+    """
+    sig = _signature(handler)
+    if sig is None:
+        return None
+    mode = context_mode(handler)
+    args: tuple[object, ...] = (None, None) if mode == "positional" else (None,)
+    kwargs = {"context": None} if mode == "keyword" else {}
+    try:
+        sig.bind(*args, **kwargs)
+    except TypeError as exc:
+        return (
+            f"engine {name!r}: its handler {_handler_name(handler)}{sig} cannot be called "
+            f"the way the core calls it, {_CORE_CALLS[mode]} ({exc}); give it one "
+            "parameter for the payload, plus one named 'context' if it needs the context"
+        )
+    return None
+
+
+def process_problem(name: str, handler: Handler) -> str | None:
+    """Why a ``process=True`` handler cannot reach a worker process, or None.
+
+    A worker finds the handler by its module and name (it is pickled by reference), so a
+    lambda, a function defined inside another, or a bound method of an object that does
+    not pickle cannot get there.
+    """
+    qualname = _handler_name(handler)
+    try:
+        pickle.dumps(handler, pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # noqa: BLE001 - any failure means it cannot travel
+        where = f"{getattr(handler, '__module__', None) or '?'}.{qualname}"
+        if "<lambda>" in qualname or "<locals>" in qualname:
+            where += " (a lambda, or a function defined inside another)"
+        return (
+            f"engine {name!r}: process=True runs the handler in a worker process, which "
+            f"imports it by name, but {where} cannot be pickled "
+            f"({type(exc).__name__}: {exc}); define the handler with 'def' at the top "
+            "level of an importable module (not in a function, not a lambda, not a "
+            "method of a local object), or drop process=True"
+        )
+    return None
 
 
 class FrozenDict(dict[str, Any]):
@@ -206,6 +282,18 @@ class Engine:
 
     def __repr__(self) -> str:
         return f"Engine(name={self.name!r}, capabilities={dict(self.capabilities)!r})"
+
+
+def engine_problem(engine: Engine) -> str | None:
+    """What makes ``engine`` fail on every call, found before any call, or None.
+
+    A plugin whose engine has such a problem fails to load (see :func:`call_problem` and
+    :func:`process_problem`); ``EngineContract`` asserts the same.
+    """
+    problem = call_problem(engine.name, engine.handler)
+    if problem is None and engine.process:
+        problem = process_problem(engine.name, engine.handler)
+    return problem
 
 
 class ProviderKind(str, enum.Enum):

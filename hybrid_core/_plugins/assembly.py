@@ -20,7 +20,7 @@ from .._config.compose import join_key
 from .._config.declare import build_workflows
 from .._config.load import Config
 from .._core.log import logger
-from .._core.records import Engine, ProviderKind
+from .._core.records import Engine, ProviderKind, engine_problem
 from .._core.registry import Registry
 from .._core.util import close_matches, gc_paused
 from .._execution.executor import Executor
@@ -77,7 +77,11 @@ class _Contribution:
 
 
 def _check_engine(item: object) -> str | None:
-    return None if isinstance(item, Engine) else "is not a hybrid_core.Engine"
+    if not isinstance(item, Engine):
+        return "is not a hybrid_core.Engine"
+    # Found now, once, rather than as a failure (retried) on every call.
+    problem = engine_problem(item)
+    return None if problem is None else f"is refused: {problem}"
 
 
 def _check_workflow(item: object) -> str | None:

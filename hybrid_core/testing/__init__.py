@@ -1,23 +1,57 @@
-"""Test doubles for plugin authors and hosts: build a plugin, an engine, a system.
+"""Test doubles and contract suites for plugin authors and hosts.
 
-Like ``httpx.MockTransport``, these are the real machinery with the inputs filled in:
-:func:`make_plugin` gives a plugin object whose hooks return what you pass, registered
+Like ``httpx.MockTransport``, the doubles are the real machinery with the inputs filled
+in: :func:`make_plugin` gives a plugin object whose hooks return what you pass, registered
 and validated exactly as an installed plugin would be; :func:`make_system` builds a
 :class:`~hybrid_core.Hybrid` with no entry-point scan and an :class:`InMemorySink`.
+
+The contract suites, one class per kind of provider, check what the documentation
+promises of an engine, a routing strategy, a telemetry sink or an executor; a plugin's
+tests subclass them (they need pytest, and are imported only when asked for):
+:class:`EngineContract`, :class:`StrategyContract`, :class:`SinkContract`,
+:class:`ExecutorContract`. The pytest plugin ``hybrid_core.testing.pytest_plugin``,
+registered through the ``pytest11`` entry point, provides their fixtures.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping, Sequence
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._core.records import Engine
-from ._markers import hookimpl
-from ._system import Hybrid
-from ._telemetry.bus import InMemorySink, Sink
+from .._markers import hookimpl
 
-__all__ = ["InMemorySink", "make_engine", "make_plugin", "make_system"]
+if TYPE_CHECKING:
+    from .._core.records import Engine
+    from .._system import Hybrid
+    from .._telemetry.bus import InMemorySink, Sink
+    from ._engine import EngineContract
+    from ._executor import ExecutorContract
+    from ._sink import SinkContract
+    from ._strategy import StrategyContract
+
+__all__ = [
+    "EngineContract",
+    "ExecutorContract",
+    "InMemorySink",
+    "SinkContract",
+    "StrategyContract",
+    "make_engine",
+    "make_plugin",
+    "make_system",
+]
+
+# Loaded on first access: the contract suites import pytest, so the test doubles work
+# where pytest is not installed, and the pytest plugin (a submodule, imported by every
+# pytest run where hybrid_core is installed) does not import the whole core up front.
+_LAZY = {
+    "EngineContract": "._engine",
+    "ExecutorContract": "._executor",
+    "InMemorySink": ".._telemetry.bus",
+    "SinkContract": "._sink",
+    "StrategyContract": "._strategy",
+}
 
 _COLLECTION_HOOKS = {
     "engines": "hybrid_engines",
@@ -39,6 +73,8 @@ def make_engine(
 
     ``name`` defaults to ``test.<handler name>``; other keywords go to :class:`Engine`.
     """
+    from .._core.records import Engine
+
     caps = {capability: priority} if isinstance(capability, str) else dict(capability)
     engine_name = name or f"test.{getattr(handler, '__name__', 'engine').strip('<>')}"
     return Engine(name=engine_name, capabilities=caps, handler=handler, **options)
@@ -110,6 +146,9 @@ def make_system(
 
     Returns ``(system, sink)``; start it with ``async with system`` or ``with system``.
     """
+    from .._system import Hybrid
+    from .._telemetry.bus import InMemorySink
+
     sink = InMemorySink()
     system = Hybrid(
         config,
@@ -119,3 +158,16 @@ def make_system(
         **options,
     )
     return system, sink
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hybrid_core.testing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
