@@ -509,5 +509,6 @@ def test_a_strategy_or_sink_that_exits_does_not_end_the_run(raising: BaseExcepti
     with Hybrid(plugins=[plugin], entry_points=False, routing=policy,
                 sinks=[ExitingSink()]) as system:  # fmt: skip
         assert system.execute("x.op", {}) == "done"
+        assert system.telemetry.flush(timeout=30)  # the sink runs on the queue's thread
         failures = dict(system.telemetry.sink_failures)
     assert "exiting-sink" in failures
