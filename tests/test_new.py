@@ -2,9 +2,12 @@
 
 The last part is the path a plugin author takes: a fresh virtual environment, hybrid_core
 pip-installed from this source tree, ``hybrid new`` from that installation (so the
-templates must be in the installed package), ``pip install`` of each scaffold, its own
-tests run with pytest, and ``hybrid plugins`` listing it loaded. One environment serves
-every kind, so the whole part costs one venv and one ``pip install`` of the scaffolds.
+templates must be in the installed package), ``pip install`` of each scaffold (not
+editable: what the wheel holds, such as ``workflows.toml``, is all there is), its own
+tests run with pytest, ``hybrid plugins``, ``hybrid list KIND`` and ``hybrid workflows``
+listing what it provides with its plugin, and ``hybrid -p MODULE`` loading a module that
+is not installed. One environment serves every kind, so the whole part costs one venv
+and one ``pip install`` of the scaffolds.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pathlib import Path
 import pytest
 from clitools import run_hybrid
 
-from hybrid_core._cli.new import KINDS, parse_kinds, plugin_names, render
+from hybrid_core._cli.new import KINDS, hooks, parse_kinds, plugin_names, render
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -48,6 +51,17 @@ def test_every_file_is_filled_in_and_the_python_parses(kinds: str) -> None:
         assert f"src/acme_text/{kind}.py" in files
         assert f"tests/test_{kind}.py" in files
         assert KINDS[kind] in files["src/acme_text/__init__.py"]
+    package_data = tomllib.loads(files["pyproject.toml"])["tool"]["setuptools"]["package-data"]
+    shipped = "workflow" in kinds
+    assert ("src/acme_text/workflows.toml" in files) is shipped
+    assert package_data == {"acme_text": ["py.typed", *(["workflows.toml"] if shipped else [])]}
+    if shipped:
+        tables = tomllib.loads(files["src/acme_text/workflows.toml"])
+        assert list(tables) == ["workflows"]
+        assert list(tables["workflows"]) == ["acme-text.summary"]
+    configured = "sink" in kinds or "executor" in kinds
+    assert ("src/acme_text/settings.py" in files) is configured
+    assert ("hybrid_settings" in files["src/acme_text/__init__.py"]) is configured
 
 
 def test_the_names_derived_from_name() -> None:
@@ -198,4 +212,75 @@ def test_hybrid_plugins_lists_every_scaffold_loaded(
         plugin = plugin_names(name).plugin
         record = records[plugin]
         assert (record["status"], record["distribution"]) == ("loaded", name), record
-        assert sorted(record["hooks"]) == sorted(KINDS[k] for k in parse_kinds(kinds))
+        assert sorted(record["hooks"]) == hooks(parse_kinds(kinds))
+
+
+def _provided(kind: str) -> dict[str, tuple[str, str]]:
+    """For each scaffold of ``kind``, by plugin: its package and the provider it gives."""
+    suffix = {"engine": ".words", "workflow": ".summary"}.get(kind, "")
+    found: dict[str, tuple[str, str]] = {}
+    for name, kinds in SCAFFOLDS.items():
+        if kind in parse_kinds(kinds):
+            names = plugin_names(name)
+            found[names.plugin] = (names.package, names.plugin + suffix)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("kind", "command"),
+    [
+        ("engine", ["list", "engines"]),
+        ("strategy", ["list", "strategies"]),
+        ("sink", ["list", "sinks"]),
+        ("executor", ["list", "executors"]),
+        ("workflow", ["list", "workflows"]),
+        ("workflow", ["workflows"]),
+    ],
+)
+def test_each_scaffolds_provider_is_listed_with_its_plugin(
+    venv: Path,
+    scaffolds: dict[str, Path],
+    tmp_path: Path,
+    kind: str,
+    command: list[str],
+) -> None:
+    # A sink is attached (and listed) only when [telemetry] sinks names it.
+    sinks = list(_provided("sink"))
+    (tmp_path / "hybrid.toml").write_text(f"[telemetry]\nsinks = {json.dumps(sinks)}\n")
+    out = _ok(_run([str(venv / "bin" / "hybrid"), "--strict", *command, "--json"], cwd=tmp_path))
+    rows = json.loads(out)
+    listed: dict[str, list[str]] = {}
+    for row in rows:
+        # Workflows name their origin (a plugin, or "config"); the other kinds their plugin.
+        listed.setdefault(row["origin" if kind == "workflow" else "plugin"], []).append(row["name"])
+    for plugin, (package, provider) in _provided(kind).items():
+        assert listed.get(plugin) == [provider], (plugin, listed)
+        if kind == "workflow":
+            # Read from the installed wheel: the package data made it in.
+            (row,) = [r for r in rows if r["name"] == provider]
+            assert row["file"] == f"{package}/workflows.toml"
+
+
+def test_dash_p_loads_a_plugin_module_that_is_not_installed(venv: Path, tmp_path: Path) -> None:
+    (tmp_path / "dev_words.py").write_text(
+        "import hybrid_core\n\n\n"
+        "@hybrid_core.hookimpl\n"
+        "def hybrid_engines():\n"
+        "    return [hybrid_core.Engine(name='dev.words', capabilities={'dev.words': 10},\n"
+        "                               handler=lambda payload: len(payload.split()))]\n"
+    )
+    hybrid = str(venv / "bin" / "hybrid")
+    records = json.loads(_ok(_run([hybrid, "-p", "dev_words", "plugins", "--json"], cwd=tmp_path)))
+    (record,) = [r for r in records if r["name"] == "dev_words"]
+    assert (record["status"], record["source"], record["hooks"]) == (
+        "loaded",
+        "explicit",
+        ["hybrid_engines"],
+    )
+    engines = _ok(_run([hybrid, "-p", "dev_words", "list", "engines", "--json"], cwd=tmp_path))
+    assert {"name": "dev.words", "plugin": "dev_words"}.items() <= next(
+        row for row in json.loads(engines) if row["name"] == "dev.words"
+    ).items()
+    # Without -p it is nowhere: the folder is not a plugin by being the working directory.
+    records = json.loads(_ok(_run([hybrid, "plugins", "--json"], cwd=tmp_path)))
+    assert "dev_words" not in {r["name"] for r in records}

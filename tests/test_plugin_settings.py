@@ -75,6 +75,19 @@ def test_the_classes_validators_run_once_the_types_fit() -> None:
     assert "batch" in problem.message
 
 
+def test_a_refused_table_never_reaches_the_hook_and_the_plugin_stays_loaded() -> None:
+    # The hook builds AcmeSettings(**table): with the unknown key it would raise, and
+    # the plugin would be reported failed beside the file's one real problem.
+    plugin = AcmePlugin()
+    config = {"telemetry": {"sinks": ["acme"], "acme": {"bacth": 3}}}
+    system = Hybrid(config, plugins=[plugin], entry_points=False)
+    with pytest.raises(ConfigError) as caught:
+        system.start()
+    assert [p.key for p in caught.value.problems] == ["telemetry.acme.bacth"]
+    assert plugin.seen is None
+    assert [r.status for r in system.plugins if r.name == "acme"] == ["loaded"]
+
+
 def test_a_good_table_reaches_the_hook_and_the_sink_is_attached() -> None:
     plugin = AcmePlugin()
     config = {"telemetry": {"sinks": ["acme"], "acme": {"format": "text", "tags": ["x"]}}}

@@ -4,6 +4,8 @@ The files come from the templates shipped beside this module (``templates/``, pa
 data), filled in with :class:`string.Template`. Each kind adds one module to the
 package, the test that runs its contract suite, and its part of the README; the package's
 ``__init__`` re-exports the hooks of every kind chosen, so the entry point sees them all.
+A sink or an executor also declares its settings table (``settings.py``, the
+``hybrid_settings()`` hook), and a workflow ships as ``workflows.toml``, package data.
 """
 
 from __future__ import annotations
@@ -25,7 +27,16 @@ import hybrid_core
 
 from .app import UsageFailure, _emit_json, _options, global_options, handle_errors
 
-__all__ = ["KINDS", "Names", "new", "parse_kinds", "plugin_names", "render", "scaffold"]
+__all__ = [
+    "KINDS",
+    "Names",
+    "hooks",
+    "new",
+    "parse_kinds",
+    "plugin_names",
+    "render",
+    "scaffold",
+]
 
 #: Every kind a scaffold can hold, and the hook each kind's module implements.
 KINDS: dict[str, str] = {
@@ -35,6 +46,9 @@ KINDS: dict[str, str] = {
     "strategy": "hybrid_routing_strategies",
     "workflow": "hybrid_workflows",
 }
+
+# The kinds whose provider reads a settings table, declared through ``hybrid_settings()``.
+_CONFIGURED = ("executor", "sink")
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)*\Z")
 _OWN_PREFIX = "hybrid-core-"
@@ -91,6 +105,14 @@ def parse_kinds(text: str) -> tuple[str, ...]:
     return tuple(kind for kind in KINDS if kind in given)
 
 
+def hooks(kinds: Sequence[str]) -> list[str]:
+    """Every hook a scaffold of ``kinds`` implements, sorted."""
+    found = {KINDS[kind] for kind in kinds}
+    if any(kind in _CONFIGURED for kind in kinds):
+        found.add("hybrid_settings")
+    return sorted(found)
+
+
 def _template(name: str) -> string.Template:
     source = resources.files(__package__ or "hybrid_core._cli") / "templates" / f"{name}.tmpl"
     return string.Template(source.read_text(encoding="utf-8"))
@@ -102,17 +124,23 @@ def _fill(name: str, values: dict[str, str]) -> str:
 
 def render(kinds: Sequence[str], names: Names) -> dict[str, str]:
     """Every file of the scaffold: relative POSIX path -> text."""
-    hooks = [KINDS[kind] for kind in kinds]
+    configured = [kind for kind in kinds if kind in _CONFIGURED]
     values = {
         "distribution": names.distribution,
         "package": names.package,
         "plugin": names.plugin,
         "core_version": hybrid_core.__version__,
         "kinds": ", ".join(kinds),
-        "hooks": "".join(f'    "{hook}",\n' for hook in sorted(hooks)),
+        "hooks": "".join(f'    "{hook}",\n' for hook in hooks(kinds)),
+        "exports": "".join(f'    "{hook}",\n' for hook in hooks(kinds)),
+        "package_data": ', "workflows.toml"' if "workflow" in kinds else "",
+        "settings_imports": f"from . import {', '.join(configured)}\n" if configured else "",
+        "settings_tables": ", ".join(f"**{kind}.SETTINGS" for kind in configured),
     }
-    values["imports"] = "".join(f"from .{kind} import {KINDS[kind]}\n" for kind in kinds)
-    values["exports"] = "".join(f'    "{hook}",\n' for hook in sorted(hooks))
+    imports = [f"from .{kind} import {KINDS[kind]}\n" for kind in kinds]
+    if configured:
+        imports.append("from .settings import hybrid_settings\n")
+    values["imports"] = "".join(sorted(imports))
     values["sections"] = "\n".join(_fill(f"{kind}/readme.md", values) for kind in kinds)
     values["changes"] = "".join(_fill(f"{kind}/changelog.md", values) for kind in kinds)
     src = f"src/{names.package}"
@@ -129,6 +157,10 @@ def render(kinds: Sequence[str], names: Names) -> dict[str, str]:
     for kind in kinds:
         files[f"{src}/{kind}.py"] = _fill(f"{kind}/module.py", values)
         files[f"tests/test_{kind}.py"] = _fill(f"{kind}/test.py", values)
+    if configured:
+        files[f"{src}/settings.py"] = _fill("settings.py", values)
+    if "workflow" in kinds:
+        files[f"{src}/workflows.toml"] = _fill("workflow/workflows.toml", values)
     return files
 
 

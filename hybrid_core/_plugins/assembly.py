@@ -269,6 +269,12 @@ class Assembly:
         check: Callable[[object], str | None],
         settings: Mapping[str, Any],
     ) -> list[Any]:
+        section = "executor." if hook == "hybrid_executors" else "telemetry."
+        contribution = self._contrib.get(record.name)
+        if contribution is not None and any(p.startswith(section) for p in contribution.refused):
+            # Its table broke the schema it declared (reported already): the hook would
+            # build from a table it was promised is valid, and the system cannot start.
+            return []
         try:
             return self._manager.collect(record, hook, check, settings)
         except PluginError as exc:

@@ -113,7 +113,12 @@ class Sink(Protocol):
         """Push out anything buffered."""
 
     def close(self) -> None:
-        """Release resources; called once, after a final flush; no events come after."""
+        """Release resources; no events come after it.
+
+        The system calls it once, after a final flush, but it must be safe to call again
+        (a second call does nothing) and before any event arrived: ``SinkContract``
+        checks both.
+        """
 
 
 class TelemetryBus:

@@ -43,9 +43,9 @@ class EngineContract:
     formed, that a ``process=True`` handler and the payload survive pickling, that every
     capability is served through a started system (from synchronous code and from a
     host's event loop, in worker processes when the engine asks for them), that a sync
-    handler also works in threads, several calls at once, that ``start``/``stop`` run once each per system and
-    that ``health_check`` answers truthy. Override :meth:`check_result` to check what the
-    engine returned.
+    handler also works in threads, several calls at once, that ``start``/``stop`` run
+    once each per system and that ``health_check`` answers truthy. Override
+    :meth:`check_result` to check what the engine returned.
 
     Class attributes a subclass may set:
 
