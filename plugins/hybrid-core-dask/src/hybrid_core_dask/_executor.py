@@ -22,6 +22,7 @@ import attrs
 import cloudpickle
 from hybrid_core import Call, ExecutorError, WorkerLost
 
+from ._fetch import OWN, Fetcher
 from ._relay import Relay
 from ._remote import run_call
 from ._settings import DaskSettings
@@ -82,6 +83,7 @@ class DaskExecutor:
         self.name = name
         self._client: Any = None
         self._relay: Relay | None = None
+        self._fetcher: Fetcher | None = None
         self._cluster: Any = None
         self._starting = threading.Lock()
         self._closed = False
@@ -132,6 +134,7 @@ class DaskExecutor:
                     "'dask scheduler', or fix [executor.dask] address",
                 ) from None
             self._relay = Relay(client.loop.asyncio_loop, self._lost)
+            self._fetcher = Fetcher(client)
             self._client = client
             return client
 
@@ -207,7 +210,12 @@ class DaskExecutor:
         key = f"{fn}-{call.key or 'hook'}-{uuid.uuid4().hex[:12]}"
         future = client.submit(run_call, blob, key=key, pure=False, retries=0, **options)
         try:
-            return await future
+            fetcher = self._fetcher
+            if fetcher is not None:
+                got = await fetcher.result(future)
+                if got is not OWN:
+                    return got
+            return await future  # it did not finish well: its own await raises why
         except KilledWorker as exc:
             self._workers_at = 0.0
             raise WorkerLost(
