@@ -18,10 +18,11 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._core.context import new_trace_id
+from .._core.util import gc_paused
 from .._journal.codec import SCALAR as _SCALAR
 from .._journal.codec import Codec, JsonCodec
 from ..exceptions import JournalCodecError, describe_error
@@ -307,18 +308,8 @@ def finished(
     decode = decoder(codec)
 
     def load() -> tuple[list[StepRecord], list[int]]:
-        found = rows()
-        records: list[StepRecord] = []
-        order = []
-        for i, step in enumerate(plan.steps):
-            row = found.get(step.name)
-            if row is None:
-                records.append(StepRecord(step.name, step.kind, None, StepStatus.PENDING))
-            else:
-                records.append(JournaledRecord(step, row, decode))
-                order.append((row[0], i))
-        order.sort()
-        return records, [i for _, i in order]
+        with gc_paused():  # thousands of long-lived records at once, and no garbage
+            return _records(plan.steps, rows(), decode)
 
     result = RunResult.deferred(
         workflow,
@@ -331,6 +322,23 @@ def finished(
     )
     result.value = value
     return result
+
+
+def _records(
+    steps: Sequence[Step], found: Mapping[str, Row], decode: Callable[[str, Any], Any]
+) -> tuple[list[StepRecord], list[int]]:
+    """A record per step, from its journaled row; and the indices in completion order."""
+    records: list[StepRecord] = []
+    order = []
+    for i, step in enumerate(steps):
+        row = found.get(step.name)
+        if row is None:
+            records.append(StepRecord(step.name, step.kind, None, StepStatus.PENDING))
+        else:
+            records.append(JournaledRecord(step, row, decode))
+            order.append((row[0], i))
+    order.sort()
+    return records, [i for _, i in order]
 
 
 # -- fingerprints ---------------------------------------------------------------------------
