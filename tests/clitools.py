@@ -76,3 +76,15 @@ def start_hybrid(*args: str, env: Mapping[str, str] | None = None) -> subprocess
         text=True,
         env=hybrid_env(env),
     )
+
+
+def pip_install_into(source: Path, target: Path) -> Path:
+    """``pip install`` the distribution at ``source`` into the folder ``target``, as a user
+    would (its dependencies are this environment's), and return ``target``."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+         "--no-build-isolation", "--target", str(target), str(source)],
+        check=False, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, f"pip install failed:\n{done.stdout}\n{done.stderr}"
+    return target

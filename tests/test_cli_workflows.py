@@ -7,14 +7,12 @@ users would install it, and run from an empty folder with no configuration file.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
-from clitools import run_hybrid
+from clitools import pip_install_into, run_hybrid
 
 PYPROJECT = """
 [build-system]
@@ -77,14 +75,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (package / "__init__.py").write_text(textwrap.dedent(INIT))
     (package / "plugin.py").write_text(textwrap.dedent(PLUGIN))
     (package / "workflows.toml").write_text(textwrap.dedent(FLOWS))
-    target = tmp_path_factory.mktemp("acme-flows-target")
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-         "--no-build-isolation", "--target", str(target), str(source)],
-        check=False, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, f"pip install failed:\n{done.stdout}\n{done.stderr}"
-    return target
+    return pip_install_into(source, tmp_path_factory.mktemp("acme-flows-target"))
 
 
 def _env(installed: Path) -> dict[str, str]:

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import functools
 import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
-from clitools import run_hybrid
+from clitools import pip_install_into, run_hybrid
 
 from hybrid_core import Engine, PluginError
 from hybrid_core._core.records import call_problem, engine_problem
@@ -235,14 +233,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (source / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
     (source / "acme_arity.py").write_text(textwrap.dedent(ARITY))
     (source / "acme_cpu.py").write_text(textwrap.dedent(CPU))
-    target = tmp_path_factory.mktemp("acme-broken-target")
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-         "--no-build-isolation", "--target", str(target), str(source)],
-        check=False, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, f"pip install failed:\n{done.stdout}\n{done.stderr}"
-    return target
+    return pip_install_into(source, tmp_path_factory.mktemp("acme-broken-target"))
 
 
 def test_hybrid_plugins_shows_the_refused_engines(installed: Path) -> None:
