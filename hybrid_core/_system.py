@@ -228,6 +228,7 @@ class Hybrid(Assembly):
                 self._make_router()
                 self._declare_workflows()
                 self._check_routed_capabilities()
+                self._check_strategy_tables()
                 self._raise_config_problems()
                 await self._start_executor()
                 await self._start_engines()

@@ -52,8 +52,13 @@ def hybrid_workflows() -> Sequence[Any]:
 
 
 @hookspec
-def hybrid_routing_strategies() -> Sequence[RoutingStrategy]:
-    """Return routing strategies, objects with a ``name`` and an ``order()`` method."""
+def hybrid_routing_strategies(settings: Mapping[str, Any]) -> Sequence[RoutingStrategy]:
+    """Return routing strategies, objects with a ``name`` and an ``order()`` method.
+
+    ``settings`` is the ``[routing]`` table, every fixed key present; a strategy reads its
+    options from ``settings[name]`` (``[routing.NAME]``), and raises ``ConfigError`` naming
+    each bad key. An implementation may leave ``settings`` out.
+    """
 
 
 @hookspec
@@ -74,10 +79,10 @@ def hybrid_executors(settings: Mapping[str, Any]) -> Sequence[Executor]:
 def hybrid_settings() -> Mapping[str, type]:
     """Return the settings tables this plugin reads, as ``{"executor.NAME": AttrsClass}``.
 
-    Each key is ``telemetry.NAME`` or ``executor.NAME``; each attrs class's fields are the
-    table's keys. The core checks the user's table against it before any hook reads it
-    (unknown keys, value types, the class's validators) and reports every problem with
-    the file and key path, as for its own keys.
+    Each key is ``telemetry.NAME``, ``executor.NAME`` or ``routing.NAME`` (a strategy's
+    options); each attrs class's fields are the table's keys. The core checks the user's
+    table against it before any hook reads it (unknown keys, value types, the class's
+    validators) and reports every problem with the file and key path, as for its own keys.
     """
 
 

@@ -111,12 +111,13 @@ def test_a_malformed_declaration_fails_the_plugin() -> None:
     class Bad:
         @hc.hookimpl
         def hybrid_settings(self) -> Mapping[str, object]:
-            return {"routing.acme": AcmeSettings, "executor.acme": dict}
+            return {"engines.acme": AcmeSettings, "executor.acme": dict}
 
     with Hybrid(plugins=[Bad()], entry_points=False) as system:
         (failed,) = system.failures
     error = str(failed.error)
-    assert "'routing.acme', which is not 'telemetry.NAME' nor 'executor.NAME'" in error
+    sections = "'telemetry.NAME', 'executor.NAME' nor 'routing.NAME'"
+    assert f"'engines.acme', which is not {sections}" in error
     assert "which is not an attrs class" in error
 
 

@@ -358,10 +358,17 @@ _ROUTING_NUMBERS = {
 _ROUTING_COUNTS = ("retries", "cooldown_after")
 
 
+# The fixed keys of [routing]; any other table, [routing.NAME], is strategy NAME's options.
+ROUTING_KEYS = ("strategy", "capabilities", *_ROUTING_COUNTS, *_ROUTING_NUMBERS)
+
+
 def _routing(check: _Checker, data: Mapping[str, Any]) -> RoutingPolicy:
-    known = ("strategy", "capabilities", *_ROUTING_COUNTS, *_ROUTING_NUMBERS)
-    check.unknown_keys(data, "routing", known)
-    options: dict[str, Any] = {}
+    # A table that is no fixed key is a strategy's own options ([routing.NAME]); the
+    # plugin that provides the strategy checks them.
+    own = {k: v for k, v in data.items() if isinstance(v, Mapping) and k not in ROUTING_KEYS}
+    scalars = {k: v for k, v in data.items() if k not in own}
+    check.unknown_keys(scalars, "routing", ROUTING_KEYS)
+    options: dict[str, Any] = {"strategy_settings": MappingProxyType(dict(own))}
     strategy = data.get("strategy")
     if strategy is not None:
         if isinstance(strategy, str) and strategy:

@@ -18,7 +18,7 @@ import attrs
 from .._bridge.steps import WorkflowProvider
 from .._config.compose import join_key
 from .._config.declare import build_workflows
-from .._config.load import Config
+from .._config.load import ROUTING_KEYS, Config
 from .._core.log import logger
 from .._core.records import Engine, ProviderKind, engine_problem
 from .._core.registry import Registry
@@ -116,7 +116,22 @@ def _check_named(*methods: str) -> Callable[[object], str | None]:
     return check
 
 
-_check_strategy = _check_named("order")
+_check_routing_order = _check_named("order")
+
+
+def _check_strategy(item: object) -> str | None:
+    """A strategy as ``_check_named`` checks it, named apart from the fixed ``[routing]``
+    keys, so that its options table ``[routing.NAME]`` cannot be mistaken for one."""
+    wrong = _check_routing_order(item)
+    name = getattr(item, "name", None)
+    if wrong is None and name in ROUTING_KEYS:
+        return (
+            f"is named {name!r}, a fixed key of [routing], so its options table "
+            f"[routing.{name}] would clash with it; give the strategy another name"
+        )
+    return wrong
+
+
 _check_sink = _check_named("handle", "flush", "close")
 _check_executor = _check_named("asubmit", "aclose")
 _check_codec = _check_named("encode", "decode")
@@ -210,7 +225,7 @@ class Assembly:
             engines = manager.collect(record, "hybrid_engines", _check_engine)
             workflows = manager.collect(record, "hybrid_workflows", _check_workflow)
             workflows, files = split_workflows(workflows)
-            strategies = manager.collect(record, "hybrid_routing_strategies", _check_strategy)
+            strategies = self._collect_strategies(record)
             executors = self._collect_executors(record)
             codecs = manager.collect(record, "hybrid_journal_codecs", _check_codec)
             sinks = self._collect_sinks(record)
@@ -254,13 +269,25 @@ class Assembly:
         """The plugin's executors; a ConfigError about its ``[executor.NAME]`` table is
         the file's problem, reported with the others, not the plugin's failure."""
         settings = {"settings": self.config.executor.settings}
-        return self._collect_configured(record, "hybrid_executors", _check_executor, settings)
+        return self._collect_configured(
+            record, "hybrid_executors", _check_executor, settings, "executor"
+        )
 
     def _collect_sinks(self, record: PluginRecord) -> list[Any]:
         """The plugin's sinks; a ConfigError about its ``[telemetry.NAME]`` table is the
         file's problem, as for executors."""
         settings = {"settings": self.config.telemetry}
-        return self._collect_configured(record, "hybrid_telemetry_sinks", _check_sink, settings)
+        return self._collect_configured(
+            record, "hybrid_telemetry_sinks", _check_sink, settings, "telemetry"
+        )
+
+    def _collect_strategies(self, record: PluginRecord) -> list[Any]:
+        """The plugin's routing strategies, given the ``[routing]`` table; a ConfigError
+        about its ``[routing.NAME]`` table is the file's problem, as for executors."""
+        settings = {"settings": self.config.routing.settings()}
+        return self._collect_configured(
+            record, "hybrid_routing_strategies", _check_strategy, settings, "routing"
+        )
 
     def _collect_configured(
         self,
@@ -268,10 +295,11 @@ class Assembly:
         hook: str,
         check: Callable[[object], str | None],
         settings: Mapping[str, Any],
+        section: str,
     ) -> list[Any]:
-        section = "executor." if hook == "hybrid_executors" else "telemetry."
         contribution = self._contrib.get(record.name)
-        if contribution is not None and any(p.startswith(section) for p in contribution.refused):
+        refused = contribution.refused if contribution is not None else []
+        if any(p.startswith(f"{section}.") for p in refused):
             # Its table broke the schema it declared (reported already): the hook would
             # build from a table it was promised is valid, and the system cannot start.
             return []
@@ -519,6 +547,20 @@ class Assembly:
             )
             self._name_problem("executor.name", message)
             self.problems.append(f"executor.name: {message}; using 'local'")
+
+    def _check_strategy_tables(self) -> None:
+        """A ``[routing.NAME]`` table for no strategy at all is a misspelling, or dead."""
+        refused = {p.partition(".")[2] for c in self._contrib.values() for p in c.refused
+                   if p.startswith("routing.")}  # fmt: skip
+        for key in self.config.routing.strategy_settings:
+            if key in self.strategies or key in refused:
+                continue
+            message = (
+                f"settings for a routing strategy named {key!r}, which no loaded plugin "
+                f"provides{_closest(str(key), self.strategies)}"
+            )
+            found = self._name_problem(join_key(("routing", str(key))), message)
+            self.problems.append(str(found.problem))
 
     def _check_executor_tables(self) -> None:
         """An ``[executor.NAME]`` table for no executor at all is a misspelling, or dead."""

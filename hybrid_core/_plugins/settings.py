@@ -1,10 +1,11 @@
 """A plugin's own settings tables, checked against the attrs class it declares.
 
 A plugin's ``hybrid_settings()`` hook returns ``{"executor.dask": DaskSettings}``: the
-table's key path, and an attrs class whose fields are the table's keys. Before the
-plugin's hooks read the table, every key is checked as the core checks its own: an
-unknown key gets a did-you-mean, a value of the wrong type says what it must be, and
-then the class is built once, so its validators run. Every problem is reported at once,
+table's key path (``telemetry.NAME``, ``executor.NAME`` or ``routing.NAME``), and an
+attrs class whose fields are the table's keys. Before the plugin's hooks read the table,
+every key is checked as the core checks its own: an unknown key gets a did-you-mean, a
+value of the wrong type says what it must be, and then the class is built once, so its
+validators run. Every problem is reported at once,
 with the file and the key path, as a configuration problem (``hybrid validate`` exits 2).
 """
 
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .._config.compose import kind_of
+from .._config.load import ROUTING_KEYS
 from .._core.util import close_matches
 from ..exceptions import ConfigProblem, PluginValidationError
 
@@ -25,10 +27,11 @@ if TYPE_CHECKING:
     from .._config.load import Config
     from .manager import PluginManager, PluginRecord
 
-__all__ = ["SECTIONS", "check_settings", "check_table", "settings_schemas"]
+__all__ = ["SECTIONS", "check_settings", "check_table", "section_tables", "settings_schemas"]
 
-# The tables a plugin may own: [telemetry.NAME] for a sink, [executor.NAME] for an executor.
-SECTIONS = ("telemetry", "executor")
+# The tables a plugin may own: [telemetry.NAME] for a sink, [executor.NAME] for an
+# executor, [routing.NAME] for a routing strategy.
+SECTIONS = ("telemetry", "executor", "routing")
 HOOK = "hybrid_settings"
 
 
@@ -53,7 +56,9 @@ def settings_schemas(manager: PluginManager, record: PluginRecord) -> dict[str, 
 def _bad_entry(key: object, value: object) -> str | None:
     section, _, name = str(key).partition(".")
     if not isinstance(key, str) or section not in SECTIONS or not name or "." in name:
-        return f"{key!r}, which is not 'telemetry.NAME' nor 'executor.NAME'"
+        return f"{key!r}, which is not 'telemetry.NAME', 'executor.NAME' nor 'routing.NAME'"
+    if section == "routing" and name in ROUTING_KEYS:
+        return f"{key!r}, which is a fixed key of [routing], not a strategy's table"
     if not (isinstance(value, type) and attrs.has(value)):
         return f"{value!r} for {key!r}, which is not an attrs class"
     return None
@@ -64,10 +69,19 @@ def check_settings(schemas: Mapping[str, type], config: Config, source: str) -> 
     problems: list[ConfigProblem] = []
     for path, schema in schemas.items():
         section, _, name = path.partition(".")
-        tables = config.telemetry if section == "telemetry" else config.executor.settings
+        tables = section_tables(config, section)
         if name in tables:
             problems += check_table(schema, tables[name], path, source)
     return problems
+
+
+def section_tables(config: Config, section: str) -> Mapping[str, Any]:
+    """The tables of one section, by name: ``[routing.NAME]`` in ``routing``, and so on."""
+    if section == "telemetry":
+        return config.telemetry
+    if section == "executor":
+        return config.executor.settings
+    return config.routing.strategy_settings
 
 
 def check_table(schema: type, table: object, path: str, source: str) -> list[ConfigProblem]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -32,6 +33,7 @@ class RoutingPolicy:
     fraction of requests, plus ``min_retries_per_second``, so a failing dependency is not
     hammered with retries. ``cooldown_after`` consecutive failures cool a provider down for
     ``cooldown`` seconds, doubling on each repeated trip up to ``max_cooldown``.
+    ``strategy_settings`` holds each ``[routing.NAME]`` table, a strategy's own options.
     """
 
     strategy: str = "priority"
@@ -47,9 +49,18 @@ class RoutingPolicy:
     cooldown: float = 5.0
     max_cooldown: float = 60.0
     latency_tau: float = 10.0
+    strategy_settings: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
 
     def strategy_for(self, capability: str) -> str:
         return self.capability_strategies.get(capability, self.strategy)
+
+    def settings(self) -> Mapping[str, Any]:
+        """The ``[routing]`` table as a strategy's hook gets it: every fixed key, with its
+        default when the file leaves it out, and each ``[routing.NAME]`` table."""
+        fixed = attrs.asdict(self, recurse=False)
+        tables = fixed.pop("strategy_settings")
+        fixed["capabilities"] = dict(fixed.pop("capability_strategies"))
+        return MappingProxyType({**tables, **fixed})
 
 
 class RetryBudget:
