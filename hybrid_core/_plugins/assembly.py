@@ -552,26 +552,27 @@ class Assembly:
         """A ``[routing.NAME]`` table for no strategy at all is a misspelling, or dead."""
         refused = {p.partition(".")[2] for c in self._contrib.values() for p in c.refused
                    if p.startswith("routing.")}  # fmt: skip
-        for key in self.config.routing.strategy_settings:
-            if key in self.strategies or key in refused:
-                continue
-            message = (
-                f"settings for a routing strategy named {key!r}, which no loaded plugin "
-                f"provides{_closest(str(key), self.strategies)}"
-            )
-            found = self._name_problem(join_key(("routing", str(key))), message)
-            self.problems.append(str(found.problem))
+        tables = [k for k in self.config.routing.strategy_settings if k not in refused]
+        self._orphan_tables("routing", tables, self.strategies, "a routing strategy")
 
     def _check_executor_tables(self) -> None:
         """An ``[executor.NAME]`` table for no executor at all is a misspelling, or dead."""
-        for key, value in self.config.executor.settings.items():
-            if not isinstance(value, Mapping) or key in self.executors:
+        settings = self.config.executor.settings
+        tables = [k for k, v in settings.items() if isinstance(v, Mapping)]
+        self._orphan_tables("executor", tables, self.executors, "an executor")
+
+    def _orphan_tables(
+        self, section: str, tables: Iterable[str], known: Mapping[str, Any], what: str
+    ) -> None:
+        """Report each ``[SECTION.NAME]`` table whose NAME no loaded plugin provides."""
+        for key in tables:
+            if key in known:
                 continue
             message = (
-                f"settings for an executor named {key!r}, which no loaded plugin provides"
-                f"{_closest(str(key), self.executors)}"
+                f"settings for {what} named {key!r}, which no loaded plugin provides"
+                f"{_closest(str(key), known)}"
             )
-            found = self._name_problem(join_key(("executor", str(key))), message)
+            found = self._name_problem(join_key((section, str(key))), message)
             self.problems.append(str(found.problem))
 
     async def _start_executor(self) -> None:
