@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import threading
 import time
+import weakref
 
 import pytest
 
@@ -124,3 +126,62 @@ def test_context_is_immutable() -> None:
     ctx = ExecutionContext.root()
     with pytest.raises(AttributeError):
         ctx.depth = 3  # type: ignore[misc]
+
+
+def test_a_callback_on_a_grandchild_fires_when_the_root_is_cancelled() -> None:
+    root = ExecutionContext.root()
+    child = root.child()
+    grandchild = child.child()
+    calls: list[str] = []
+    grandchild.cancel_token.on_cancel(calls.append)
+    root.cancel("stop")
+    assert calls == ["stop"]
+    assert grandchild.cancel_token.reason == "stop" and child.cancelled
+
+
+def test_a_callback_under_an_already_cancelled_ancestor_fires_at_once() -> None:
+    root = ExecutionContext.root()
+    child = root.child()  # made before the cancellation, never linked to the root
+    root.cancel("early")
+    grandchild = child.child()
+    calls: list[str] = []
+    remove = grandchild.cancel_token.on_cancel(calls.append)
+    assert calls == ["early"]
+    remove()
+    grandchild.cancel("later")  # already cancelled: nothing changes, nothing runs again
+    assert calls == ["early"] and grandchild.cancel_token.reason == "early"
+
+
+def test_cancelling_from_another_thread_runs_callbacks_once() -> None:
+    root = ExecutionContext.root()
+    leaves = [root.child().child() for _ in range(50)]
+    calls: list[str] = []
+    for leaf in leaves:
+        leaf.cancel_token.on_cancel(calls.append)
+    threads = [threading.Thread(target=root.cancel, args=("t",)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert calls == ["t"] * 50
+
+
+def test_a_long_lived_parent_keeps_no_child_alive() -> None:
+    root = ExecutionContext.root()
+    token = root.child().cancel_token
+    token.on_cancel(lambda reason: None)  # linked into the root's cascade, weakly
+    ref = weakref.ref(token)
+    del token
+    gc.collect()
+    assert ref() is None
+    root.cancel("after")  # nothing left to reach: no error
+
+
+def test_a_childs_span_id_is_drawn_once_and_differs_from_its_siblings() -> None:
+    root = ExecutionContext.root()
+    a, b = root.child(), root.child()
+    assert a.span_id == a.span_id and a.span_id != b.span_id
+    assert re.fullmatch(r"[0-9a-f]{16}", a.span_id) and a.span_id != "0" * 16
+    assert a.parent_span_id == root.span_id and a.traceparent.split("-")[2] == a.span_id
+    with pytest.raises(AttributeError):
+        a.name = "renamed"  # type: ignore[misc]

@@ -14,42 +14,38 @@ import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    import random
+from typing import Any
 
 import attrs
 
 from ..exceptions import Cancelled, DeadlineExceeded
-from .util import new_rng
+from .util import new_rng, open_twin
 
 __all__ = ["CancelToken", "ExecutionContext", "SharedState"]
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
-# Ids need uniqueness, not secrecy; getrandbits is fast. Made on first use.
-_rng: random.Random | None = None
+# Ids need uniqueness, not secrecy: a generator's getrandbits, made on first use.
+_draw: Callable[[int], int] | None = None
 
 
-def _new_id(bits: int) -> str:
-    global _rng  # noqa: PLW0603 - one generator per process, made lazily
-    if _rng is None:
-        _rng = new_rng()
-    # W3C trace context forbids all-zero ids.
-    value = 0
-    while value == 0:
-        value = _rng.getrandbits(bits)
-    return f"{value:0{bits // 4}x}"
+def _bits(bits: int) -> int:
+    global _draw  # noqa: PLW0603 - one generator per process, made lazily
+    if _draw is None:
+        _draw = new_rng().getrandbits
+    value = _draw(bits)
+    while not value:  # W3C trace context forbids all-zero ids
+        value = _draw(bits)
+    return value
 
 
 def new_trace_id() -> str:
     """Return a random W3C trace id (32 lowercase hex digits)."""
-    return _new_id(128)
+    return "%032x" % _bits(128)  # noqa: UP031 - %-formatting is the fastest here
 
 
 def new_span_id() -> str:
     """Return a random W3C span id (16 lowercase hex digits)."""
-    return _new_id(64)
+    return "%016x" % _bits(64)  # noqa: UP031 - %-formatting is the fastest here
 
 
 class SharedState:
@@ -109,63 +105,121 @@ class SharedState:
         return f"SharedState(keys={sorted(self._data)!r})"
 
 
+# One lock for the rare operations that link tokens or register callbacks; asking whether
+# a token is cancelled never takes it.
+_LINKS = threading.Lock()
+
+
 class CancelToken:
     """Cancellation that flows downward: cancelling a token cancels its children.
 
     Callbacks registered with :meth:`on_cancel` run once, in the thread that cancels.
+
+    A child costs one small object: it keeps its parent and reads its ancestors' flags when
+    asked whether it is cancelled. Only a token that has callbacks (or a descendant that
+    has) is linked into its parent, so that a cancellation above reaches the callbacks;
+    the link is weak, so a long-lived parent (a host's context reused for many calls)
+    keeps no child alive.
     """
 
-    __slots__ = ("__weakref__", "_callbacks", "_children", "_lock", "cancelled", "reason")
+    __slots__ = ("__weakref__", "_callbacks", "_cancelled", "_children", "_linked", "_parent",
+                 "_reason")  # fmt: skip
 
-    def __init__(self) -> None:
-        self.cancelled = False
-        self.reason = ""
-        # Weak: a child nobody holds any more needs no cancelling, and a long-lived parent
-        # (a host's context reused for many calls) must not keep every child alive.
-        self._children: weakref.WeakSet[CancelToken] = weakref.WeakSet()
-        self._callbacks: list[Callable[[str], None]] = []
-        self._lock = threading.Lock()
+    def __init__(self, parent: CancelToken | None = None) -> None:
+        self._parent = parent
+        self._cancelled = False
+        self._linked = False
+        self._reason = ""
+        self._children: weakref.WeakSet[CancelToken] | None = None
+        self._callbacks: list[Callable[[str], None]] | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether this token, or one of its ancestors, was cancelled."""
+        token: CancelToken | None = self
+        while token is not None:
+            if token._cancelled:
+                return True
+            token = token._parent
+        return False
+
+    @property
+    def reason(self) -> str:
+        """The reason given to the cancellation that reached this token ("" if none did)."""
+        token: CancelToken | None = self
+        while token is not None:
+            if token._cancelled:
+                return token._reason
+            token = token._parent
+        return ""
 
     def child(self) -> CancelToken:
         """Return a token that is cancelled whenever this one is."""
-        token = CancelToken()
-        with self._lock:
-            if not self.cancelled:
-                self._children.add(token)
-                return token
-        token.cancel(self.reason)
-        return token
+        return CancelToken(self)
 
     def on_cancel(self, callback: Callable[[str], None]) -> Callable[[], None]:
         """Call ``callback(reason)`` on cancellation (now, if already cancelled).
 
         Returns a function that removes the callback again.
         """
-        with self._lock:
-            if not self.cancelled:
+        with _LINKS:
+            already = self.cancelled
+            if not already:
+                if self._callbacks is None:
+                    self._callbacks = []
                 self._callbacks.append(callback)
-                return lambda: self._discard(callback)
-        callback(self.reason)
-        return lambda: None
+                late = self._link()
+        if already:
+            callback(self.reason)
+            return lambda: None
+        if late is not None:
+            # An ancestor was cancelled before its cascade could know of this branch: the
+            # branch fires itself, this callback included.
+            node, reason = late
+            node._fire(reason)
+            return lambda: None
+        return lambda: self._discard(callback)
+
+    def _link(self) -> tuple[CancelToken, str] | None:
+        """Link this token up to the root (or the first linked ancestor); under _LINKS.
+
+        Returns the topmost token linked in and the reason when an ancestor turns out to be
+        cancelled already, so that the caller fires the branch itself.
+        """
+        child, parent = self, self._parent
+        while parent is not None and not child._linked:
+            if parent._cancelled:
+                return child, parent._reason
+            if parent._children is None:
+                parent._children = weakref.WeakSet()
+            parent._children.add(child)
+            child._linked = True
+            child, parent = parent, parent._parent
+        return None
 
     def _discard(self, callback: Callable[[str], None]) -> None:
-        with self._lock:
-            if callback in self._callbacks:
+        with _LINKS:
+            if self._callbacks is not None and callback in self._callbacks:
                 self._callbacks.remove(callback)
 
     def cancel(self, reason: str = "") -> None:
         """Cancel this token and every child; later calls do nothing."""
-        with self._lock:
-            if self.cancelled:
+        if not self.cancelled:
+            self._fire(reason)
+
+    def _fire(self, reason: str) -> None:
+        with _LINKS:
+            if self._cancelled:
                 return
-            self.cancelled = True
-            self.reason = reason
-            children, self._children = list(self._children), weakref.WeakSet()
-            callbacks, self._callbacks = self._callbacks, []
+            self._cancelled = True
+            self._reason = reason
+            children = list(self._children) if self._children else []
+            callbacks = self._callbacks or []
+            self._children = self._callbacks = None
         for callback in callbacks:
             callback(reason)
         for token in children:
-            token.cancel(reason)
+            token._fire(reason)
 
     def __repr__(self) -> str:
         return f"CancelToken(cancelled={self.cancelled!r})"
@@ -175,7 +229,10 @@ def _metadata(value: Mapping[str, str] | None) -> Mapping[str, str]:
     return MappingProxyType(dict(value)) if value else _EMPTY
 
 
-@attrs.frozen(repr=False, eq=False)
+_FIELDS = ("run_id", "trace_id", "parent", "depth", "state", "deadline", "cancel_token",
+           "metadata", "started_at", "started_monotonic", "name", "path")  # fmt: skip
+
+
 class ExecutionContext:
     """Who is running what, for how long, on whose behalf; immutable, children are cheap.
 
@@ -183,11 +240,15 @@ class ExecutionContext:
     ``time.monotonic()`` instant or ``None``. ``state`` is shared by the whole tree.
     ``path`` is the structural path of the step the context was made for
     (``files[3]/parse``; empty outside a step), inherited by the contexts below it.
+
+    A context is made for every step and every provider call, so making one is kept to
+    a few attribute stores: a child's span id is drawn the first time it is read.
     """
+
+    __slots__ = (*_FIELDS, "_span_id")
 
     run_id: str
     trace_id: str
-    span_id: str
     parent: ExecutionContext | None
     depth: int
     state: SharedState
@@ -196,8 +257,47 @@ class ExecutionContext:
     metadata: Mapping[str, str]
     started_at: float
     started_monotonic: float
-    name: str = ""
-    path: str = ""
+    name: str
+    path: str
+    _span_id: str | None
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        trace_id: str,
+        span_id: str | None,
+        parent: ExecutionContext | None,
+        depth: int,
+        state: SharedState,
+        deadline: float | None,
+        cancel_token: CancelToken,
+        metadata: Mapping[str, str],
+        started_at: float,
+        started_monotonic: float,
+        name: str = "",
+        path: str = "",
+    ) -> None:
+        values = (run_id, trace_id, parent, depth, state, deadline, cancel_token, metadata,
+                  started_at, started_monotonic, name, path)  # fmt: skip
+        for field, value in zip(_FIELDS, values, strict=True):
+            object.__setattr__(self, field, value)
+        object.__setattr__(self, "_span_id", span_id)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise attrs.exceptions.FrozenInstanceError
+
+    def __delattr__(self, name: str) -> None:
+        raise attrs.exceptions.FrozenInstanceError
+
+    @property
+    def span_id(self) -> str:
+        """This context's W3C span id (16 hex digits), drawn on first use."""
+        span = self._span_id
+        if span is None:
+            span = new_span_id()
+            object.__setattr__(self, "_span_id", span)
+        return span
 
     @classmethod
     def root(
@@ -223,23 +323,25 @@ class ExecutionContext:
         if not isinstance(state, SharedState):
             state = SharedState(state)
         span = new_span_id()
-        md = dict(metadata or {})
+        md = metadata
         if parent_span:
-            md.setdefault("remote_parent_span_id", parent_span)
-        return cls(
-            run_id=run_id or span,
-            trace_id=trace_id,
-            span_id=span,
-            parent=None,
-            depth=0,
-            state=state,
-            deadline=earliest(deadline, None if timeout is None else now + timeout),
-            cancel_token=CancelToken(),
-            metadata=_metadata(md),
-            started_at=time.time(),
-            started_monotonic=now,
-            name=name,
-        )
+            md = {"remote_parent_span_id": parent_span, **(metadata or {})}
+        ctx = _new(_Open)
+        ctx.run_id = run_id or span
+        ctx.trace_id = trace_id
+        ctx._span_id = span
+        ctx.parent = None
+        ctx.depth = 0
+        ctx.state = state
+        ctx.deadline = earliest(deadline, None if timeout is None else now + timeout)
+        ctx.cancel_token = CancelToken()
+        ctx.metadata = _metadata(md)
+        ctx.started_at = time.time()
+        ctx.started_monotonic = now
+        ctx.name = name
+        ctx.path = ""
+        ctx.__class__ = ExecutionContext
+        return ctx  # type: ignore[no-any-return]
 
     def child(
         self,
@@ -263,21 +365,23 @@ class ExecutionContext:
         md = self.metadata
         if metadata:
             md = MappingProxyType({**self.metadata, **metadata})
-        return ExecutionContext(
-            run_id=run_id or self.run_id,
-            trace_id=self.trace_id,
-            span_id=new_span_id(),
-            parent=self,
-            depth=self.depth + 1,
-            state=self.state,
-            deadline=deadline,
-            cancel_token=self.cancel_token.child(),
-            metadata=md,
-            started_at=time.time(),
-            started_monotonic=now,
-            name=name,
-            path=self.path if path is None else path,
-        )
+        # Built as its open twin and then frozen: plain stores, a fraction of __init__'s cost.
+        ctx = _new(_Open)
+        ctx.run_id = run_id or self.run_id
+        ctx.trace_id = self.trace_id
+        ctx._span_id = None
+        ctx.parent = self
+        ctx.depth = self.depth + 1
+        ctx.state = self.state
+        ctx.deadline = deadline
+        ctx.cancel_token = CancelToken(self.cancel_token)
+        ctx.metadata = md
+        ctx.started_at = time.time()
+        ctx.started_monotonic = now
+        ctx.name = name
+        ctx.path = self.path if path is None else path
+        ctx.__class__ = ExecutionContext
+        return ctx  # type: ignore[no-any-return]
 
     @property
     def idempotency_key(self) -> str:
@@ -340,6 +444,10 @@ class ExecutionContext:
             f"<ExecutionContext {self.name or '-'} run={self.run_id} span={self.span_id} "
             f"depth={self.depth}>"
         )
+
+
+_Open = open_twin(ExecutionContext)
+_new = object.__new__
 
 
 def earliest(a: float | None, b: float | None) -> float | None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import random
 
-__all__ = ["PLUGIN_FAULTS", "close_matches", "new_rng", "reraise_interrupt"]
+__all__ = ["PLUGIN_FAULTS", "close_matches", "new_rng", "open_twin", "reraise_interrupt"]
 
 # What plugin code (a hook, a strategy, a sink) may raise and still be only its own
 # failure: a plugin calling sys.exit() or raising KeyboardInterrupt itself must not end
@@ -79,3 +79,21 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
+
+
+def open_twin(cls: type) -> type[Any]:
+    """A subclass of the slotted, frozen ``cls`` that plain attribute stores can fill.
+
+    For records made on every call: fill an ``object.__new__(twin)`` with ordinary stores,
+    then set its ``__class__`` to ``cls``, and it is frozen like any other instance. That
+    costs a fraction of a frozen ``__init__``, which stores through ``object.__setattr__``.
+    Only for classes with no ``__init__`` logic (validators, converters) to skip.
+    """
+    # Both methods, or the stores go through Python for the deleting half of the slot.
+    namespace = {
+        "__slots__": (),
+        "__setattr__": object.__setattr__,
+        "__delattr__": object.__delattr__,
+        "__doc__": f"{cls.__name__}, unfrozen.",
+    }
+    return type(f"_Open{cls.__name__}", (cls,), namespace)
