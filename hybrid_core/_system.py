@@ -354,7 +354,8 @@ class Hybrid(Assembly):
         Options go to :meth:`Router.aexecute`: ``strategy``, ``providers``, ``timeout``,
         ``retries``, ``fallbacks``.
         """
-        return await self.router.aexecute(capability, payload, context, **options)
+        served = await self.router.aserve(capability, payload, context, **options)
+        return served.value
 
     def execute(self, capability: str, payload: Any = None, **options: Any) -> Any:
         """Synchronous twin of :meth:`aexecute`."""

@@ -87,8 +87,11 @@ def test_retry_goes_to_another_provider_and_succeeds() -> None:
 
 
 def test_exhausted_error_names_every_provider_and_count() -> None:
-    s, _ = system(engine("a", Flaky("a", 99), 9), engine("b", Flaky("b", 99), 1),
-                  policy=RoutingPolicy(retries=3, backoff=0.0, retry_budget=1.0))
+    s, _ = system(
+        engine("a", Flaky("a", 99), 9),
+        engine("b", Flaky("b", 99), 1),
+        policy=RoutingPolicy(retries=3, backoff=0.0, retry_budget=1.0),
+    )
     with s, pytest.raises(AllProvidersFailed) as info:
         s.execute("text.op", 1)
     message = str(info.value)
@@ -100,8 +103,11 @@ def test_exhausted_error_names_every_provider_and_count() -> None:
 
 def test_repeated_failures_cool_a_provider_down_then_a_probe_brings_it_back() -> None:
     flaky = Flaky("flaky", failures=3)
-    s, sink = system(engine("flaky", flaky, 9), engine("steady", Flaky("steady"), 1),
-                     policy=RoutingPolicy(retries=0, cooldown_after=3, cooldown=0.05))
+    s, sink = system(
+        engine("flaky", flaky, 9),
+        engine("steady", Flaky("steady"), 1),
+        policy=RoutingPolicy(retries=0, cooldown_after=3, cooldown=0.05),
+    )
     with s:
         for _ in range(3):
             with pytest.raises(AllProvidersFailed):
@@ -115,8 +121,10 @@ def test_repeated_failures_cool_a_provider_down_then_a_probe_brings_it_back() ->
 
 
 def test_when_every_provider_is_cooling_all_are_tried() -> None:
-    s, sink = system(engine("only", Flaky("only", failures=1)),
-                     policy=RoutingPolicy(retries=0, cooldown_after=1, cooldown=60))
+    s, sink = system(
+        engine("only", Flaky("only", failures=1)),
+        policy=RoutingPolicy(retries=0, cooldown_after=1, cooldown=60),
+    )
     with s:
         with pytest.raises(AllProvidersFailed):
             s.execute("text.op", 0)
@@ -125,8 +133,12 @@ def test_when_every_provider_is_cooling_all_are_tried() -> None:
 
 
 def test_round_robin_rotates_per_capability() -> None:
-    s, _ = system(engine("a", lambda p: "a"), engine("b", lambda p: "b"),
-                  engine("c", lambda p: "c"), engine("z", lambda p: "z", cap="other.op"))
+    s, _ = system(
+        engine("a", lambda p: "a"),
+        engine("b", lambda p: "b"),
+        engine("c", lambda p: "c"),
+        engine("z", lambda p: "z", cap="other.op"),
+    )
     with s:
         got = [s.execute("text.op", 0, strategy="round_robin") for _ in range(6)]
         assert s.execute("other.op", 0, strategy="round_robin") == "z"
@@ -155,8 +167,10 @@ def test_least_loaded_uses_two_random_choices_among_many() -> None:
     for i, p in enumerate(providers):
         stats[p.name].in_flight = i
     strategy = LeastLoadedStrategy(random.Random(7))
-    firsts = {strategy.order(providers, RouteRequest("c", None, stats=stats))[0][0].name
-              for _ in range(200)}
+    firsts = {
+        strategy.order(providers, RouteRequest("c", None, stats=stats))[0][0].name
+        for _ in range(200)
+    }
     assert "p9" not in firsts and len(firsts) > 3  # never the worst; not always the best
 
 
@@ -214,13 +228,18 @@ class Broken:
 
 @pytest.mark.parametrize(
     ("result", "why"),
-    [(RuntimeError("bug"), "RuntimeError: bug"), ([], "returned no candidate"),
-     ([provider("foreign")], "not one of the candidates"), (None, "not a list")],
+    [
+        (RuntimeError("bug"), "RuntimeError: bug"),
+        ([], "returned no candidate"),
+        ([provider("foreign")], "not one of the candidates"),
+        (None, "not a list"),
+    ],
 )
 def test_broken_strategy_falls_back_to_priority_and_says_so(result: Any, why: str) -> None:
     sink = InMemorySink()
-    plugin = make_plugin("p", engines=[engine("e", lambda p: "ok")],
-                         strategies=[Broken("broken", result)])
+    plugin = make_plugin(
+        "p", engines=[engine("e", lambda p: "ok")], strategies=[Broken("broken", result)]
+    )
     s = Hybrid(plugins=[plugin], entry_points=False, sinks=[sink], routing=FAST)
     with s:
         assert s.execute("text.op", 0, strategy="broken") == "ok"
@@ -282,10 +301,12 @@ async def test_context_deadline_bounds_the_call() -> None:
 
 
 def test_fallbacks_to_another_capability_and_to_a_named_engine() -> None:
-    s, _ = system(engine("down", Flaky("down", 99), cap="text.fancy"),
-                  engine("plain", lambda p: "plain", cap="text.plain"),
-                  engine("direct", lambda p: "direct", cap="text.other"),
-                  policy=RoutingPolicy(retries=0))
+    s, _ = system(
+        engine("down", Flaky("down", 99), cap="text.fancy"),
+        engine("plain", lambda p: "plain", cap="text.plain"),
+        engine("direct", lambda p: "direct", cap="text.other"),
+        policy=RoutingPolicy(retries=0),
+    )
     with s:
         assert s.execute("text.fancy", 0, fallbacks=["text.plain"]) == "plain"
         assert s.execute("text.fancy", 0, fallbacks=["nope.cap", "direct"]) == "direct"
@@ -384,8 +405,9 @@ def test_explain_shows_scores_without_calling() -> None:
 
 
 def test_retry_budget_stops_retry_storms() -> None:
-    policy = RoutingPolicy(retries=5, backoff=0.0, retry_budget=0.0, min_retries_per_second=0.0,
-                           cooldown_after=1000)
+    policy = RoutingPolicy(
+        retries=5, backoff=0.0, retry_budget=0.0, min_retries_per_second=0.0, cooldown_after=1000
+    )
     s, _ = system(engine("a", Flaky("a", 10_000)), policy=policy)
     with s:
         router = s.router
@@ -512,3 +534,50 @@ def test_a_strategy_or_sink_that_exits_does_not_end_the_run(raising: BaseExcepti
         assert system.telemetry.flush(timeout=30)  # the sink runs on the queue's thread
         failures = dict(system.telemetry.sink_failures)
     assert "exiting-sink" in failures
+
+
+class Counting:
+    """The candidates in their own order, counting how often it is asked."""
+
+    def __init__(self, name: str, cacheable: object) -> None:
+        self.name, self.cacheable, self.asked = name, cacheable, 0
+
+    def order(self, candidates: Sequence[Provider], request: RouteRequest) -> Any:
+        self.asked += 1
+        return list(candidates)
+
+
+def down(payload: Any) -> str:
+    raise ConnectionError("down")
+
+
+def test_a_cacheable_order_is_reused_until_the_candidates_change() -> None:
+    cached, asked = Counting("cached", True), Counting("asked", "yes")  # only True counts
+    plugin = make_plugin("p", engines=[engine("a", lambda p: f"a:{p}", priority=20),
+                                       engine("b", lambda p: f"b:{p}")],
+                         strategies=[cached, asked])  # fmt: skip
+    with Hybrid(plugins=[plugin], entry_points=False, routing=FAST) as s:
+        served = [s.execute("text.op", i, strategy="cached") for i in range(3)]
+        assert served == ["a:0", "a:1", "a:2"]
+        assert cached.asked == 1
+        served = [s.execute("text.op", i, strategy="asked") for i in range(3)]
+        assert served == ["a:0", "a:1", "a:2"]
+        assert asked.asked == 3
+        s.register(engine("c", lambda p: f"c:{p}", priority=30))  # new candidates: ask again
+        assert s.execute("text.op", 9, strategy="cached") == "c:9"
+        assert s.execute("text.op", 10, strategy="cached") == "c:10"
+        assert cached.asked == 2
+
+
+def test_a_cacheable_strategy_is_asked_again_while_a_provider_cools_down() -> None:
+    cached = Counting("cached", True)
+    policy = RoutingPolicy(retries=1, backoff=0.0, cooldown_after=1, cooldown=60.0)
+    engines = [engine("a", down, priority=20), engine("b", lambda p: f"b:{p}")]
+    plugin = make_plugin("p", engines=engines, strategies=[cached])
+    with Hybrid(plugins=[plugin], entry_points=False, routing=policy) as s:
+        assert s.execute("text.op", 1, strategy="cached") == "b:1"  # a failed and cooled
+        assert cached.asked == 2  # the first attempt, then the retry without a
+        assert s.execute("text.op", 2, strategy="cached") == "b:2"
+        assert cached.asked == 3  # a is still cooling down: the candidates differ
+        decision = s.router.decide("text.op", strategy="cached")
+        assert decision.cooled == ("a",) and decision.order == ("b",)

@@ -43,7 +43,7 @@ def _payload(arguments: Mapping[str, Any]) -> Any:
 
 def _system(call: StepCall) -> Any:
     system = getattr(call.runtime, "system", None)
-    if system is None or not hasattr(system, "router"):
+    if system is None or not hasattr(type(system), "router"):
         raise SystemStateError(
             f"step {call.step.name!r} needs a running Hybrid system to reach engines; run the "
             "workflow with system.arun(...) rather than on its own"

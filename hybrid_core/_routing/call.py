@@ -74,29 +74,29 @@ class Caller:
         attempt: int = 1,
     ) -> Any:
         """Call one provider once: resources, concurrency slot, timeout, stats, events."""
-        stats = self.stats(provider.name)
+        name = provider.name
+        stats = self._stats.get(name) or self.stats(name)
         if stats.state == HALF_OPEN:
             stats.probing = True
         target = provider.target
-        needs = getattr(target, "resources", None) or {}
-        self.resources.check(needs, owner=f"{provider.kind} {provider.name!r}")
-        ctx = context.child(name=provider.name)
+        needs = getattr(target, "resources", None) or _NO_NEEDS
+        if needs:
+            self.resources.check(needs, owner=f"{provider.kind} {name!r}")
+        ctx = context.child(name=name)
         emit = self.telemetry.enabled
         started = served = time.monotonic()
         stats.begin(started)
         error: BaseException | None = None
         try:
-            async with self._hold(needs, provider, ctx):
+            hold = self._hold(needs, provider, ctx)
+            if hold is _NOTHING:  # the common case: nothing to wait for
+                if emit:
+                    self._emit_start(ctx, provider, capability, attempt)
+                return await self._invoke(provider, payload, ctx, timeout, attempt)
+            async with hold:
                 served = time.monotonic()
                 if emit:
-                    self.telemetry.emit(
-                        "engine.call.start",
-                        ctx,
-                        provider=provider.name,
-                        capability=capability,
-                        attempt=attempt,
-                        kind=provider.kind.value,
-                    )
+                    self._emit_start(ctx, provider, capability, attempt)
                 return await self._invoke(provider, payload, ctx, timeout, attempt)
         except BaseException as exc:
             error = exc
@@ -119,13 +119,25 @@ class Caller:
                 self.telemetry.emit(
                     "engine.call.stop",
                     ctx,
-                    provider=provider.name,
+                    provider=name,
                     duration=now - started,
                     capability=capability,
                     attempt=attempt,
                     outcome="cancelled" if cancelled else "error" if failed else "ok",
                     **outcome,
                 )
+
+    def _emit_start(
+        self, ctx: ExecutionContext, provider: Provider, capability: str | None, attempt: int
+    ) -> None:
+        self.telemetry.emit(
+            "engine.call.start",
+            ctx,
+            provider=provider.name,
+            capability=capability,
+            attempt=attempt,
+            kind=provider.kind.value,
+        )
 
     def _hold(
         self, needs: Mapping[str, float], provider: Provider, ctx: ExecutionContext
@@ -163,14 +175,15 @@ class Caller:
 
         return report
 
-    async def _invoke(
+    def _invoke(
         self,
         provider: Provider,
         payload: Any,
         ctx: ExecutionContext,
         timeout: float | None,
         attempt: int = 1,
-    ) -> Any:
+    ) -> Awaitable[Any]:
+        """The provider's work, as an awaitable: bare when no time limit applies."""
         limit = earliest(timeout, getattr(provider.target, "timeout", None))
         left = ctx.remaining()
         bounded_by_deadline = left is not None and (limit is None or left < limit)
@@ -178,11 +191,16 @@ class Caller:
             limit = left
         work = self._start(provider, payload, ctx, attempt)
         if limit is None:
-            return await work
+            return work
+        return self._bounded(work, provider, limit, bounded_by_deadline)
+
+    async def _bounded(
+        self, work: Awaitable[Any], provider: Provider, limit: float, by_deadline: bool
+    ) -> Any:
         try:
             return await asyncio.wait_for(work, limit)
         except asyncio.TimeoutError:
-            if bounded_by_deadline:
+            if by_deadline:
                 raise DeadlineExceeded(
                     f"the deadline passed while {provider.name!r} was working"
                 ) from None
@@ -192,7 +210,15 @@ class Caller:
         self, provider: Provider, payload: Any, ctx: ExecutionContext, attempt: int = 1
     ) -> Awaitable[Any]:
         if provider.kind is ProviderKind.ENGINE:
-            return self._engine_call(provider.target, payload, ctx, attempt)
+            engine: Engine = provider.target
+            if engine.is_async:  # the handler's own coroutine: no frame of ours around it
+                mode = engine.context_mode
+                if mode == "positional":
+                    return engine.handler(payload, ctx)  # type: ignore[no-any-return]
+                if mode == "keyword":
+                    return engine.handler(payload, context=ctx)  # type: ignore[no-any-return]
+                return engine.handler(payload)  # type: ignore[no-any-return]
+            return self._engine_call(engine, payload, ctx, attempt)
         if self._run_workflow is None:
             raise EngineError(provider.name, "workflows cannot be run by this router")
         inputs = bind_payload(provider.name, getattr(provider.target, "inputs", ()), payload)
@@ -204,8 +230,6 @@ class Caller:
         handler, mode = engine.handler, engine.context_mode
         args: tuple[Any, ...] = (payload, ctx) if mode == "positional" else (payload,)
         kwargs = {"context": ctx} if mode == "keyword" else {}
-        if engine.is_async:
-            return await handler(*args, **kwargs)
         if engine.blocking:
             where = "process" if engine.process else "thread"
             key = engine.affinity_key
@@ -235,6 +259,7 @@ class Caller:
 
 
 _NOTHING = nullcontext()
+_NO_NEEDS: Mapping[str, float] = {}
 
 
 def bind_payload(name: str, inputs: Sequence[str], payload: Any) -> dict[str, Any]:

@@ -62,7 +62,7 @@ class Choice:
         capability: str,
         strategy: str,
         everyone: tuple[Provider, ...],
-        available: list[Provider],
+        available: Sequence[Provider],
         ordered: list[tuple[Provider, float | None]],
         note: str,
         panic: bool,
@@ -94,13 +94,23 @@ def normalise(
     Raises ``TypeError`` or ``ValueError`` when the result is not a non-empty list of the
     candidates given (bare or paired with a score); the router then falls back to priority.
     """
-    if isinstance(result, (str, bytes)) or not isinstance(result, Sequence):
+    if type(result) is not list and (
+        isinstance(result, (str, bytes)) or not isinstance(result, Sequence)
+    ):
         raise TypeError(f"order() returned {type(result).__name__}, not a list")
-    allowed = {id(p) for p in candidates}
+    # By identity (Provider's == compares every field): a scan for the usual few
+    # candidates, a set of ids for many.
+    allowed = {id(p) for p in candidates} if len(candidates) > 8 else None
     out: list[tuple[Provider, float | None]] = []
     for item in result:
         provider, score = item if isinstance(item, tuple) and len(item) == 2 else (item, None)
-        if not isinstance(provider, Provider) or id(provider) not in allowed:
+        if allowed is None:
+            for candidate in candidates:
+                if candidate is provider:
+                    break
+            else:
+                allowed = set()  # not found: fall through to the refusal
+        if allowed is not None and id(provider) not in allowed:
             raise TypeError(f"order() returned {provider!r}, which is not one of the candidates")
         out.append((provider, None if score is None else float(score)))
     if not out:

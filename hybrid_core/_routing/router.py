@@ -32,7 +32,7 @@ from .._core.log import logger
 from .._core.records import Provider
 from .._core.registry import Registry
 from .._core.resources import ResourcePools
-from .._core.util import PLUGIN_FAULTS, new_rng, reraise_interrupt
+from .._core.util import PLUGIN_FAULTS, new_rng, open_twin, reraise_interrupt
 from .._execution.executor import Executor
 from .._telemetry.bus import TelemetryBus
 from ..exceptions import (
@@ -46,7 +46,7 @@ from ..exceptions import (
 from .call import Caller, WorkflowRunner
 from .decision import Choice, Decision, normalise
 from .policy import RetryBudget, RoutingPolicy, backoff, is_available
-from .strategies import PriorityStrategy, RouteRequest, RoutingStrategy
+from .strategies import CLOSED, PriorityStrategy, RouteRequest, RoutingStrategy
 
 __all__ = ["Decision", "Router", "RoutingPolicy", "Served"]
 
@@ -62,6 +62,10 @@ class Served(NamedTuple):
     value: Any
     provider: str
     fallback: str | None
+
+
+_OpenRequest = open_twin(RouteRequest)  # made for every request: see open_twin
+_new = object.__new__
 
 
 class Router(Caller):
@@ -96,6 +100,10 @@ class Router(Caller):
         self._budget = RetryBudget(self.policy.retry_budget, self.policy.min_retries_per_second)
         self._fallback = PriorityStrategy()
         self._strategy_failures: set[str] = set()
+        # capability -> (strategy, candidates, order) of the last cacheable decision.
+        self._orders: dict[
+            str, tuple[RoutingStrategy, tuple[Provider, ...], list[tuple[Provider, float | None]]]
+        ] = {}
         # (capability, provider that served, why not the preferred one) -> requests, since
         # the system started; the keys name exception types, never messages, so they stay few.
         self.fallbacks: Counter[tuple[str, str, str]] = Counter()
@@ -147,18 +155,38 @@ class Router(Caller):
         avoid: Sequence[str],
     ) -> Choice:
         everyone = self._candidates(capability, providers)
-        now = time.monotonic()
         stats = self._stats
-        available = [p for p in everyone if is_available(stats.get(p.name), now)]
+        available: Sequence[Provider] = everyone
+        for p in everyone:  # the common case: none is cooling down, nothing to work out
+            found = stats.get(p.name)
+            if found is not None and found.state != CLOSED:
+                now = time.monotonic()
+                available = [p for p in everyone if is_available(stats.get(p.name), now)]
+                break
         panic = not available
         if panic:
-            available = list(everyone)
-        request = RouteRequest(capability, payload, context, stats, self.resources)
-        ordered, note = self._order(strategy, available, request)
+            available = everyone
+        ordered: list[tuple[Provider, float | None]] | None = None
+        note = ""
+        # A strategy whose order depends on the candidates alone (``cacheable``) is asked
+        # once per set of candidates: the registry makes a new tuple when they change.
+        reuse = available is everyone and getattr(strategy, "cacheable", False) is True
+        if reuse:
+            hit = self._orders.get(capability)
+            if hit is not None and hit[0] is strategy and hit[1] is everyone:
+                ordered = hit[2]
+        if ordered is None:
+            request = _new(_OpenRequest)
+            request.capability, request.payload, request.context = capability, payload, context
+            request.stats, request.resources = stats, self.resources
+            request.__class__ = RouteRequest
+            ordered, note = self._order(strategy, list(available), request)
+            if reuse and not note:
+                self._orders[capability] = (strategy, everyone, ordered)
         if avoid and len(ordered) > 1:
             # Untried first, then the one that failed longest ago; stable otherwise.
             last_failed = {name: i for i, name in enumerate(avoid)}
-            ordered.sort(key=lambda s: last_failed.get(s[0].name, -1))
+            ordered = sorted(ordered, key=lambda s: last_failed.get(s[0].name, -1))
         return Choice(capability, strategy.name, everyone, available, ordered, note, panic, avoid)
 
     def _stats_of(self, providers: Sequence[Provider]) -> dict[str, Mapping[str, Any]]:
@@ -243,48 +271,16 @@ class Router(Caller):
         except UnknownStrategyError as exc:
             self.misconfigured[str(exc)] += 1
             raise
-        attempts: list[tuple[str, BaseException]] = []
-        try:
-            return await self._attempts(
-                capability, payload, ctx, chosen, providers, timeout, retries, attempts
-            )
-        except _Exhausted as stop:
-            why = stop.why
-        for fallback in fallbacks:
-            try:
-                value, name = await self._fallback_call(fallback, payload, ctx, timeout)
-            except ContextError:
-                raise
-            except AllProvidersFailed as exc:
-                attempts.extend(exc.attempts)
-            except Exception as exc:  # noqa: BLE001 - recorded; the next fallback is tried
-                attempts.append((fallback, exc))
-            else:
-                failed = _failed_note(attempts, name) or f"every provider of {capability!r} failed"
-                note = f"{failed}; fallback {fallback!r} served"
-                self.fallbacks[capability, name, note] += 1
-                return Served(value, name, note)
-        error = AllProvidersFailed(capability, attempts, why)
-        raise error from attempts[-1][1] if attempts else None
-
-    async def _attempts(
-        self,
-        capability: str,
-        payload: Any,
-        ctx: ExecutionContext,
-        strategy: RoutingStrategy,
-        providers: Sequence[str] | None,
-        timeout: float | None,
-        retries: int | None,
-        attempts: list[tuple[str, BaseException]],
-    ) -> Served:
+        # The attempts, inline: this is every routed request's path.
         policy = self.policy
         allowed = 1 + (policy.retries if retries is None else retries)
         self._budget.deposit()
+        attempts: list[tuple[str, BaseException]] = []
         failed: list[str] = []
+        why = ""
         for attempt in range(1, allowed + 1):
             ctx.check()
-            choice = self._choose(capability, payload, ctx, strategy, providers, failed)
+            choice = self._choose(capability, payload, ctx, chosen, providers, failed)
             if self.telemetry.enabled:
                 self._emit_decision(choice.decision(), ctx, attempt)
             provider = choice.ordered[0][0]
@@ -307,13 +303,43 @@ class Router(Caller):
             if attempt == allowed:
                 break
             if not self._budget.withdraw():
-                raise _Exhausted("retry budget exhausted")
-            delay = backoff(self.policy, attempt, self._rng)
+                why = "retry budget exhausted"
+                break
+            delay = backoff(policy, attempt, self._rng)
             left = ctx.remaining()
             if left is not None and left <= delay:
-                raise _Exhausted("the deadline leaves no time for another attempt")
+                why = "the deadline leaves no time for another attempt"
+                break
             await asyncio.sleep(delay)
-        raise _Exhausted("")
+        return await self._fallbacks(capability, payload, ctx, timeout, fallbacks, attempts, why)
+
+    async def _fallbacks(
+        self,
+        capability: str,
+        payload: Any,
+        ctx: ExecutionContext,
+        timeout: float | None,
+        fallbacks: Sequence[str],
+        attempts: list[tuple[str, BaseException]],
+        why: str,
+    ) -> Served:
+        """After every attempt failed: the explicit fallbacks in order, or the refusal."""
+        for fallback in fallbacks:
+            try:
+                value, name = await self._fallback_call(fallback, payload, ctx, timeout)
+            except ContextError:
+                raise
+            except AllProvidersFailed as exc:
+                attempts.extend(exc.attempts)
+            except Exception as exc:  # noqa: BLE001 - recorded; the next fallback is tried
+                attempts.append((fallback, exc))
+            else:
+                failed = _failed_note(attempts, name) or f"every provider of {capability!r} failed"
+                note = f"{failed}; fallback {fallback!r} served"
+                self.fallbacks[capability, name, note] += 1
+                return Served(value, name, note)
+        error = AllProvidersFailed(capability, attempts, why)
+        raise error from attempts[-1][1] if attempts else None
 
     async def _fallback_call(
         self, target: str, payload: Any, ctx: ExecutionContext, timeout: float | None
@@ -364,8 +390,3 @@ def _fallback_note(
         parts.append(f"{', '.join(cooled)} {'was' if len(cooled) == 1 else 'were'} cooling down")
     note = "; ".join(p for p in parts if p)
     return note or None
-
-
-class _Exhausted(Exception):
-    def __init__(self, why: str) -> None:
-        self.why = why

@@ -175,6 +175,12 @@ class RoutingStrategy(Protocol):
     ``candidates`` arrive ordered by priority (highest first, ties in registration order)
     with cooled-down providers removed. Return them, or a subset, in the order to try,
     each item a provider or a ``(provider, score)`` pair.
+
+    Optional: a class attribute ``cacheable = True`` says the order depends on nothing but
+    the candidates and the capability (never the payload, the context, the statistics or
+    the time). The router then asks once per set of candidates and reuses that order
+    until a provider is registered, removed or cooling down; it asks again whenever the
+    candidates differ. Leave it out when in doubt: the strategy is then asked every time.
     """
 
     name: str
@@ -187,6 +193,7 @@ class PriorityStrategy:
     """The highest declared priority first; among equals, the one registered first."""
 
     name = "priority"
+    cacheable = True  # the order is the candidates' own: nothing else is read
 
     def order(self, candidates: Sequence[Provider], request: RouteRequest) -> Ordered:
         cap = request.capability
