@@ -322,3 +322,93 @@ def test_the_result_holds_records_for_every_step() -> None:
     assert out.unwrap() is None
     assert out.raise_for_status() is out
     assert "records" in repr(out) and "a [function] succeeded" in out.summary()
+
+
+def fan_out(leaf: Any, width: int) -> Workflow:
+    wf = Workflow("fan", inputs=["x"])
+    wf.step("source", lambda x: x, x=input("x"))
+    for i in range(width):
+        wf.step(f"leaf{i}", leaf, x=result("source"), i=i)
+    wf.step("sink", lambda parts: sum(parts), parts=[result(f"leaf{i}") for i in range(width)])
+    return wf.returns("sink")
+
+
+def test_a_fan_out_of_steps_that_never_suspend_runs_on_few_tasks() -> None:
+    async def leaf(x: int, i: int) -> int:
+        return x + i
+
+    async def scenario() -> tuple[int, int]:
+        loop = asyncio.get_running_loop()
+        made = 0
+
+        def factory(loop: asyncio.AbstractEventLoop, coro: Any) -> asyncio.Task[Any]:
+            nonlocal made
+            made += 1
+            return asyncio.Task(coro, loop=loop)
+
+        loop.set_task_factory(factory)
+        outcome = await arun(fan_out(leaf, 2000), {"x": 1})
+        return outcome.unwrap(), made
+
+    value, made = in_loop(scenario)
+    assert value == 2000 + sum(range(2000))
+    assert made < 200  # the workers there take the ready leaves: not a task per leaf
+
+
+def test_every_ready_step_that_suspends_gets_a_worker() -> None:
+    # Each leaf waits until every leaf has started: with fewer workers than leaves
+    # running at once, the run would never finish.
+    width = 500
+
+    async def scenario() -> int:
+        started = 0
+        everyone = asyncio.Event()
+
+        async def leaf(x: int, i: int) -> int:
+            nonlocal started
+            started += 1
+            if started == width:
+                everyone.set()
+            await asyncio.wait_for(everyone.wait(), timeout=60)
+            return i
+
+        outcome = await arun(fan_out(leaf, width), {"x": 0})
+        return outcome.unwrap()
+
+    assert in_loop(scenario) == sum(range(width))
+
+
+def test_a_long_run_of_steps_that_never_suspend_lets_the_loop_run_others() -> None:
+    # 400 steps of about a millisecond of CPU each, none awaiting anything: timers and
+    # other tasks still run while the chain does, not only after it.
+    import time as clock
+
+    done: list[int] = []
+
+    def busy(x: int) -> int:
+        until = clock.perf_counter() + 0.001
+        while clock.perf_counter() < until:
+            pass
+        done.append(x)
+        return x + 1
+
+    async def scenario() -> tuple[int, list[int]]:
+        wf = Workflow("busy", inputs=["x"])
+        for i in range(400):
+            wf.step(f"s{i}", busy, x=result(f"s{i - 1}") if i else input("x"))
+        wf.returns("s399")
+        seen: list[int] = []
+
+        async def ticker() -> None:
+            while True:
+                await asyncio.sleep(0)
+                seen.append(len(done))
+
+        tick = asyncio.ensure_future(ticker())
+        outcome = await arun(wf, {"x": 0})
+        tick.cancel()
+        return outcome.unwrap(), seen
+
+    value, seen = in_loop(scenario)
+    assert value == 400
+    assert any(0 < n < 400 for n in seen)  # the ticker ran while the chain was running

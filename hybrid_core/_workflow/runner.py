@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any, cast
 
 from .._core.context import ExecutionContext
@@ -108,6 +108,10 @@ def _uncancel(task: asyncio.Task[Any]) -> None:
         uncancel()
 
 
+# How long a worker runs steps before it lets the event loop run others (seconds).
+_TURN = 0.01
+
+
 class _Run(RunState):
     __slots__ = ()
 
@@ -183,6 +187,8 @@ class _Run(RunState):
         telemetry, on_step, sched_done = self.telemetry, self.on_step, self.sched.done
         jr = self.jr
         monotonic, t0 = time.monotonic, self.t0
+        first = i
+        turn_ends = monotonic() + _TURN
         try:
             if self.stopping:  # spawned, then the run halted before this task got to run
                 return
@@ -226,7 +232,8 @@ class _Run(RunState):
                     self.cancelled(rec, attempt)
                     return
                 # Completed: record it here (the common case), then pick this worker's next.
-                rec.duration = monotonic() - t0 - start
+                now = monotonic()
+                rec.duration = now - t0 - start
                 rec.attempts = attempt
                 rec.result = value
                 if rec.status is _RUNNING:
@@ -244,8 +251,16 @@ class _Run(RunState):
                     i = newly[0] if newly else -1  # the common cases: a chain, or a leaf
                 else:
                     i = self.next_step(newly)
+                if i >= 0 and now > turn_ends:
+                    # Steps that never suspend would hold the event loop for as long as
+                    # they keep coming (a long chain, a worker draining a fan-out): give
+                    # other tasks, timers and the spawning of more workers their turn.
+                    await asyncio.sleep(0)
+                    turn_ends = monotonic() + _TURN
+                    if self.stopping:
+                        return
         finally:
-            self.retire()
+            self.retire(first)
 
     async def _passes(self, step: Step, kwargs: dict[str, Any]) -> bool:
         sig = step.where_signature
@@ -255,12 +270,18 @@ class _Run(RunState):
             verdict = await verdict
         return bool(verdict)
 
-    async def _invoke(
+    def _invoke(
         self, i: int, step: Step, rec: StepRecord, kwargs: dict[str, Any], attempt: int
-    ) -> Any:
+    ) -> Awaitable[Any]:
         """One attempt of a step off the fast paths, under its timeout if it has one."""
         if step.timeout is None:
-            return await self._call(i, step, rec, kwargs, attempt)
+            return self._call(i, step, rec, kwargs, attempt)
+        return self._timed(i, step, rec, kwargs, attempt)
+
+    async def _timed(
+        self, i: int, step: Step, rec: StepRecord, kwargs: dict[str, Any], attempt: int
+    ) -> Any:
+        assert step.timeout is not None
         task = cast("asyncio.Task[Any]", asyncio.current_task())
         guard = _TimeoutGuard(task)
         timer = self.loop.call_later(step.timeout, guard.fire)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sys
 import time
 from collections import deque
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
     from .step import Step
 
 __all__ = ["RunState"]
+
+# Workers started per turn of the event loop: enough for steps that suspend to start
+# together, few enough that steps that do not are run by the workers already there.
+_BATCH = 64
 
 
 class RunState:
@@ -65,6 +70,7 @@ class RunState:
         "tasks",
         "telemetry",
         "timers",
+        "trickling",
         "undo_args",
         "unregister",
         "values",
@@ -109,7 +115,8 @@ class RunState:
         self.sched = plan.scheduler(done)
         self.limit = runtime.max_concurrency or sys.maxsize
         self.ready: deque[int] = deque()
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.tasks: dict[int, asyncio.Task[None]] = {}  # by the step each was spawned for
+        self.trickling = False
         self.active = 0
         self.done: asyncio.Future[None] | None = None
         self.status: RunStatus | None = None
@@ -208,30 +215,56 @@ class RunState:
 
     def start(self, ready: Sequence[int]) -> None:
         self.ready.extend(ready)
-        while self.ready and self.active < self.limit:
-            self.spawn(self.ready.popleft())
+        self.spread()
+
+    def spread(self) -> None:
+        """Give ready steps workers: a batch now, the next batch on the loop's next turn.
+
+        Workers take ready steps themselves as they finish one, so a fan-out of steps that
+        complete without suspending runs on a few tasks rather than one task per step (a
+        task costs what a few steps do, and all of them at once is the run's peak memory).
+        Steps that suspend get a worker each, a batch per turn of the event loop, until
+        every ready step has one (or ``max_concurrency`` workers run).
+        """
+        self.trickling = False
+        if self.stopping:
+            return
+        ready = self.ready
+        batch = _BATCH
+        while ready and batch and self.active < self.limit:
+            self.spawn(ready.popleft())
+            batch -= 1
+        if ready and self.active < self.limit:
+            self.trickling = True
+            self.loop.call_soon(self.spread)
 
     def spawn(self, i: int) -> None:
         self.active += 1
-        self.tasks.add(self.loop.create_task(self.worker(i)))
+        self.tasks[i] = self.loop.create_task(self.worker(i))
 
-    def retire(self) -> None:
-        """Called by a worker as it ends (in its ``finally``)."""
-        self.tasks.discard(cast("asyncio.Task[None]", asyncio.current_task()))
+    def retire(self, first: int) -> None:
+        """Called by the worker spawned for step ``first`` as it ends (in its ``finally``)."""
+        self.tasks.pop(first, None)
         self.active -= 1
+        if self.ready and not self.stopping:
+            self.spread()  # a worker that stopped early leaves ready steps to others
         if not self.active and self.done is not None and not self.done.done():
             self.done.set_result(None)
 
-    def _reap(self, task: asyncio.Task[None]) -> None:
+    def _reap(self, first: int, task: asyncio.Task[None]) -> None:
         # A task cancelled before its coroutine started never ran its ``finally``.
-        if task in self.tasks:
-            self.tasks.discard(task)
+        if self.tasks.get(first) is task:
+            del self.tasks[first]
             self.active -= 1
             if not self.active and self.done is not None and not self.done.done():
                 self.done.set_result(None)
 
     def next_step(self, newly: Sequence[int]) -> int:
-        """Queue what became ready, spawn workers for all but one, return that one (or -1)."""
+        """Queue what became ready and return the step this worker runs next (or -1).
+
+        The rest wait in the queue for workers that finish, and for :meth:`spread`,
+        scheduled here, which starts more workers on the loop's next turn.
+        """
         if self.stopping:
             return -1
         ready = self.ready
@@ -242,8 +275,9 @@ class RunState:
         if not ready:
             return -1
         nxt = ready.popleft()
-        while ready and self.active < self.limit:
-            self.spawn(ready.popleft())
+        if ready and not self.trickling and self.active < self.limit:
+            self.trickling = True
+            self.loop.call_soon(self.spread)
         return nxt
 
     # -- stopping -------------------------------------------------------------------------
@@ -302,10 +336,10 @@ class RunState:
         self.stop_error = why
         self.ready.clear()
         current = asyncio.current_task()
-        for task in tuple(self.tasks):
+        for first, task in tuple(self.tasks.items()):
             if task is not current:
                 task.cancel()
-                task.add_done_callback(self._reap)
+                task.add_done_callback(functools.partial(self._reap, first))
         if self.unregister is not None:
             self.unregister()
             self.unregister = None
