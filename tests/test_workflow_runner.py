@@ -324,12 +324,16 @@ def test_the_result_holds_records_for_every_step() -> None:
     assert "records" in repr(out) and "a [function] succeeded" in out.summary()
 
 
+def total(parts: list[int]) -> int:
+    return sum(parts)
+
+
 def fan_out(leaf: Any, width: int) -> Workflow:
     wf = Workflow("fan", inputs=["x"])
     wf.step("source", lambda x: x, x=input("x"))
     for i in range(width):
         wf.step(f"leaf{i}", leaf, x=result("source"), i=i)
-    wf.step("sink", lambda parts: sum(parts), parts=[result(f"leaf{i}") for i in range(width)])
+    wf.step("sink", total, parts=[result(f"leaf{i}") for i in range(width)])
     return wf.returns("sink")
 
 

@@ -162,10 +162,12 @@ def _preview(obj: Any) -> str:
 _LITERAL, _RESULT, _INPUT, _TEMPLATE, _RESULTS = 0, 1, 2, 3, 4
 Compiled = tuple[int, Any]
 
-# An argument plan: literal keyword arguments (copied per call), references as
+# An argument plan: literal keyword arguments (copied per call), whole results as
+# (name, step index) (the common case, taken first), other references as
 # (name, from_result, key, path, ref) and containers holding references as (name, compiled).
 ArgPlan = tuple[
-    Mapping[str, Any] | None,
+    dict[str, Any] | None,
+    tuple[tuple[str, int], ...],
     tuple[tuple[str, bool, Any, tuple[PathKey, ...], object], ...],
     tuple[tuple[str, Compiled], ...],
 ]
@@ -224,6 +226,7 @@ def _render(compiled: Compiled, values: Sequence[Any], inputs: Mapping[str, Any]
 def compile_arguments(arguments: Mapping[str, Any], index: Mapping[str, int]) -> ArgPlan:
     """Compile a step's arguments against the step index (every reference must be known)."""
     literals: dict[str, Any] = {}
+    whole: list[tuple[str, int]] = []
     refs: list[tuple[str, bool, Any, tuple[PathKey, ...], object]] = []
     templates: list[tuple[str, Compiled]] = []
     for name, spec in arguments.items():
@@ -234,14 +237,19 @@ def compile_arguments(arguments: Mapping[str, Any], index: Mapping[str, int]) ->
             templates.append((name, (tag, payload)))
         else:
             key, path, ref = payload
-            refs.append((name, tag == _RESULT, key, path, ref))
-    return (literals or None, tuple(refs), tuple(templates))
+            if tag == _RESULT and not path:
+                whole.append((name, key))
+            else:
+                refs.append((name, tag == _RESULT, key, path, ref))
+    return (literals or None, tuple(whole), tuple(refs), tuple(templates))
 
 
 def resolve(plan: ArgPlan, values: Sequence[Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
     """Build a step's keyword arguments from the results so far and the run's inputs."""
-    literals, refs, templates = plan
-    kwargs = dict(literals) if literals is not None else {}
+    literals, whole, refs, templates = plan
+    kwargs = literals.copy() if literals is not None else {}
+    for name, key in whole:
+        kwargs[name] = values[key]
     for name, from_result, key, path, ref in refs:
         obj = values[key] if from_result else inputs[key]
         kwargs[name] = follow(obj, path, ref) if path else obj

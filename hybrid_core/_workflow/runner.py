@@ -243,7 +243,7 @@ class _Run(RunState):
                 if step.undoable:
                     undo_args[i] = kwargs
                 if on_step is not None or telemetry.enabled or jr is not None:
-                    self.settle_record(rec)
+                    self.settle_record(rec, "step.stop", i)
                 if self.stopping:
                     return
                 newly = sched_done(i)

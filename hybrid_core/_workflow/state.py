@@ -49,6 +49,7 @@ class RunState:
         "error",
         "halt_reason",
         "inputs",
+        "jpaths",
         "jr",
         "jseq",
         "limit",
@@ -107,6 +108,8 @@ class RunState:
         self.prefix = prefix
         self.jr = jr = runtime.journal
         self.jseq: list[int] = [0] * len(plan) if jr is not None else []
+        # Each step's structural path, what its journal rows are keyed by.
+        self.jpaths = [prefix + s.name for s in plan.steps] if jr is not None else []
         done: Sequence[int] = ()
         if resume is not None:
             done = self._adopt(resume)
@@ -199,9 +202,10 @@ class RunState:
         jseq = self.jseq
         need = 0
         for d in self.plan.deps[i]:
-            need = max(need, jseq[d])
+            if jseq[d] > need:  # noqa: PLR1730 - per step: a compare, not a call
+                need = jseq[d]
         try:
-            jr.intent(self.prefix + self.steps[i].name, attempt, need)
+            jr.intent(self.jpaths[i], attempt, need)
         except Exception as exc:  # noqa: BLE001 - the step fails with the journal's error
             self.fail(i, rec, exc, attempt - 1)
             return False
@@ -347,14 +351,19 @@ class RunState:
 
     # -- final statuses -------------------------------------------------------------------
 
-    def settle_record(self, rec: StepRecord, event: str = "step.stop") -> None:
-        """Report a step's final status (to ``on_step`` and telemetry): the one point."""
+    def settle_record(self, rec: StepRecord, event: str = "step.stop", i: int = -1) -> None:
+        """Report a step's final status (to ``on_step`` and telemetry): the one point.
+
+        ``i`` is the step's index when the caller knows it (the hot loop does).
+        """
         try:
             jr = self.jr
             if jr is not None:
-                seq = jr.outcome(self.prefix + rec.name, rec)
-                i = self.plan.index.get(rec.name)
-                if i is not None:
+                if i < 0:
+                    i = self.plan.index.get(rec.name, -1)
+                path = self.jpaths[i] if i >= 0 else self.prefix + rec.name
+                seq = jr.outcome(path, rec)
+                if i >= 0:
                     self.jseq[i] = seq
             settle(self.ctx, rec, self.telemetry, self.on_step, event)
         except Exception as exc:  # noqa: BLE001 - reported as the run's error
