@@ -276,6 +276,33 @@ def test_the_strategy_contract_fails_a_strategy_that_returns(
     assert failed_tests(pytester, source) == expected
 
 
+def test_the_strategy_contract_fails_a_false_claim_of_cacheable(
+    pytester: pytest.Pytester,
+) -> None:
+    source = """
+    from hybrid_core.testing import StrategyContract
+    import pytest
+
+    class ByErrors:
+        name = "by-errors"
+        cacheable = True  # but the order below reads the statistics
+
+        def order(self, candidates, request):
+            def rate(p):
+                found = request.stats.get(p.name)
+                return found.error_rate if found is not None else 0.0
+            return sorted(candidates, key=rate)
+
+    class TestByErrors(StrategyContract):
+        @pytest.fixture
+        def strategy(self):
+            return ByErrors()
+    """
+    assert failed_tests(pytester, source) == {
+        "test_a_cacheable_order_reads_nothing_but_the_candidates"
+    }
+
+
 SINK = """
 import threading, time
 import pytest

@@ -49,6 +49,9 @@ class StrategyContract:
         that moves); checked, and skipped when False (the default).
     ``examples = 300``
         how many random requests the never-raises check makes.
+
+    A strategy that declares ``cacheable = True`` is also checked to give one order
+    whatever the statistics.
     """
 
     deterministic: ClassVar[bool] = False
@@ -135,6 +138,22 @@ class StrategyContract:
         for _ in range(20):
             again = self._order(strategy, given, stats)
             assert _names(again) == _names(first), f"{_names(first)} then {_names(again)}"
+
+    def test_a_cacheable_order_reads_nothing_but_the_candidates(
+        self, strategy: RoutingStrategy
+    ) -> None:
+        if getattr(strategy, "cacheable", False) is not True:
+            pytest.skip("not cacheable: the router asks the strategy on every request")
+        rng = random.Random(7)
+        given = _fakes.candidates(5, rng=rng)
+        first = self._order(strategy, given)
+        for _ in range(20):  # other statistics each time: the order must not move
+            again = self._order(strategy, given, _fakes.stats(given, rng=rng))
+            assert _names(again) == _names(first), (
+                f"strategy {strategy.name!r} declares cacheable = True, but its order "
+                f"changed with the statistics: {_names(first)} then {_names(again)}; the "
+                "router would keep the first order, so leave cacheable out"
+            )
 
 
 def _names(ordered: Sequence[tuple[Provider, Any]]) -> list[str]:
