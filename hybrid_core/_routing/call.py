@@ -88,7 +88,10 @@ class Caller:
         stats.begin(started)
         error: BaseException | None = None
         try:
-            hold = self._hold(needs, provider, ctx)
+            if needs or getattr(target, "max_concurrency", None):
+                hold = self._hold(needs, provider, ctx)
+            else:
+                hold = _NOTHING
             if hold is _NOTHING:  # the common case: nothing to wait for
                 if emit:
                     self._emit_start(ctx, provider, capability, attempt)

@@ -100,10 +100,8 @@ class Router(Caller):
         self._budget = RetryBudget(self.policy.retry_budget, self.policy.min_retries_per_second)
         self._fallback = PriorityStrategy()
         self._strategy_failures: set[str] = set()
-        # capability -> (strategy, candidates, order) of the last cacheable decision.
-        self._orders: dict[
-            str, tuple[RoutingStrategy, tuple[Provider, ...], list[tuple[Provider, float | None]]]
-        ] = {}
+        # capability -> (strategy, candidates, choice) of the last cacheable decision.
+        self._orders: dict[str, tuple[RoutingStrategy, tuple[Provider, ...], Choice]] = {}
         # (capability, provider that served, why not the preferred one) -> requests, since
         # the system started; the keys name exception types, never messages, so they stay few.
         self.fallbacks: Counter[tuple[str, str, str]] = Counter()
@@ -166,28 +164,41 @@ class Router(Caller):
         panic = not available
         if panic:
             available = everyone
-        ordered: list[tuple[Provider, float | None]] | None = None
-        note = ""
         # A strategy whose order depends on the candidates alone (``cacheable``) is asked
-        # once per set of candidates: the registry makes a new tuple when they change.
-        reuse = available is everyone and getattr(strategy, "cacheable", False) is True
+        # once per set of candidates: the registry makes a new tuple when they change. The
+        # whole choice is kept too, for the requests that have nothing to avoid.
+        reuse = available is everyone and not panic
+        reuse = reuse and getattr(strategy, "cacheable", False) is True
         if reuse:
             hit = self._orders.get(capability)
             if hit is not None and hit[0] is strategy and hit[1] is everyone:
-                ordered = hit[2]
-        if ordered is None:
-            request = _new(_OpenRequest)
-            request.capability, request.payload, request.context = capability, payload, context
-            request.stats, request.resources = stats, self.resources
-            request.__class__ = RouteRequest
-            ordered, note = self._order(strategy, list(available), request)
-            if reuse and not note:
-                self._orders[capability] = (strategy, everyone, ordered)
+                if not avoid:
+                    return hit[2]
+                return self._avoiding(hit[2].ordered, capability, strategy, everyone, avoid)
+        request = _new(_OpenRequest)
+        request.capability, request.payload, request.context = capability, payload, context
+        request.stats, request.resources = stats, self.resources
+        request.__class__ = RouteRequest
+        ordered, note = self._order(strategy, list(available), request)
+        if reuse and not note:
+            kept = Choice(capability, strategy.name, everyone, everyone, ordered, "", False, ())
+            self._orders[capability] = (strategy, everyone, kept)
         if avoid and len(ordered) > 1:
-            # Untried first, then the one that failed longest ago; stable otherwise.
-            last_failed = {name: i for i, name in enumerate(avoid)}
-            ordered = sorted(ordered, key=lambda s: last_failed.get(s[0].name, -1))
+            ordered = _untried_first(ordered, avoid)
         return Choice(capability, strategy.name, everyone, available, ordered, note, panic, avoid)
+
+    def _avoiding(
+        self,
+        ordered: list[tuple[Provider, float | None]],
+        capability: str,
+        strategy: RoutingStrategy,
+        everyone: tuple[Provider, ...],
+        avoid: Sequence[str],
+    ) -> Choice:
+        """A cached order, put in the order of a retry that avoids what failed."""
+        if len(ordered) > 1:
+            ordered = _untried_first(ordered, avoid)
+        return Choice(capability, strategy.name, everyone, everyone, ordered, "", False, avoid)
 
     def _stats_of(self, providers: Sequence[Provider]) -> dict[str, Mapping[str, Any]]:
         now = time.monotonic()
@@ -390,3 +401,11 @@ def _fallback_note(
         parts.append(f"{', '.join(cooled)} {'was' if len(cooled) == 1 else 'were'} cooling down")
     note = "; ".join(p for p in parts if p)
     return note or None
+
+
+def _untried_first(
+    ordered: list[tuple[Provider, float | None]], avoid: Sequence[str]
+) -> list[tuple[Provider, float | None]]:
+    """Untried first, then the one that failed longest ago; stable otherwise (a copy)."""
+    last_failed = {name: i for i, name in enumerate(avoid)}
+    return sorted(ordered, key=lambda s: last_failed.get(s[0].name, -1))
