@@ -27,7 +27,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import attrs
 
@@ -764,15 +764,19 @@ class RunWriter:
             (now + self.journal.lease, now, self.run_id, self.token),
         )
         if cur.rowcount != 1:
-            owner = con.execute("SELECT owner FROM runs WHERE id = ?", (self.run_id,)).fetchone()
-            raise RunOwnedError(
-                f"run {self.run_id}: another process ({owner[0] if owner else 'unknown'}) took "
-                "over its lease while this one was not renewing it; this process stops the "
-                "run so that the two do not both run it",
-                run_id=self.run_id,
-                owner=owner[0] if owner else "",
-            )
+            self._lost(con)
         self.renew_at = time.monotonic() + self.journal.lease / 3
+
+    def _lost(self, con: sqlite3.Connection) -> NoReturn:
+        """Another process took the run's lease over: stop, naming it."""
+        owner = con.execute("SELECT owner FROM runs WHERE id = ?", (self.run_id,)).fetchone()
+        raise RunOwnedError(
+            f"run {self.run_id}: another process ({owner[0] if owner else 'unknown'}) took "
+            "over its lease while this one was not renewing it; this process stops the "
+            "run so that the two do not both run it",
+            run_id=self.run_id,
+            owner=owner[0] if owner else "",
+        )
 
     def set_status(self, status: str, *, result: Any = None, error: str | None = None) -> None:
         """Record the run's status (and result or error when it ended), with pending rows."""
@@ -780,13 +784,17 @@ class RunWriter:
         seq = self.seq
         now = time.time()
         finished = now if status in _ENDED else None
+        lease = None if finished is not None else now + self.journal.lease
         with self.journal._write(f"recording run {self.run_id}") as con:
             if rows:
                 _insert(con, rows)
-            self._renew(con)
-            con.execute(
+            # The status and the lease in one statement, only while this process owns it.
+            cur = con.execute(
                 "UPDATE runs SET status = ?, result = ?, error = ?, finished = ?, updated = ?,"
-                " lease_until = CASE WHEN ? THEN NULL ELSE lease_until END WHERE id = ?",
-                (status, result, error, finished, now, finished is not None, self.run_id),
+                " lease_until = ? WHERE id = ? AND token = ?",
+                (status, result, error, finished, now, lease, self.run_id, self.token),
             )
+            if cur.rowcount != 1:
+                self._lost(con)
+        self.renew_at = time.monotonic() + self.journal.lease / 3
         self.durable = seq

@@ -365,7 +365,8 @@ class RunState:
                 seq = jr.outcome(path, rec)
                 if i >= 0:
                     self.jseq[i] = seq
-            settle(self.ctx, rec, self.telemetry, self.on_step, event)
+            if self.on_step is not None or self.telemetry.enabled:
+                settle(self.ctx, rec, self.telemetry, self.on_step, event)
         except Exception as exc:  # noqa: BLE001 - reported as the run's error
             # A journal that cannot record a step must not let the run go on unrecorded.
             self.abort(RunStatus.FAILED, exc)
