@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from _common import Report, Table, about, interleaved
+from _common import Report, Table, Target, about, interleaved
 
 import hybrid_core as hc
 from hybrid_core.testing import make_engine, make_plugin
@@ -147,9 +147,39 @@ def run(*, quick: bool) -> Report:
             Table(STEP_HEADERS, step_rows, caption=f"A workflow of {CALLS} steps in a chain."),
             Table(LOOP_HEADERS, loop_rows, caption=f"{CALLS} calls in a loop, no workflow."),
         ],
+        targets=targets(medians),
         notes=[
             f"The routed steps were served by `{served}`, the engine of higher priority, "
             "as the default strategy orders them; the pinned steps name the same engine, so "
             "the difference between the two rows is the routing alone.",
         ],
     )
+
+
+# The targets, in microseconds over the reference, and the function step they were set
+# against: on a slower machine the same work takes longer, so the figures are also given
+# in function steps, which compare across machines.
+GOALS = {
+    "capability": ("a routed step (`capability_step`)", "function", 4.0),
+    "engine": ("a pinned engine step (`engine_step`)", "function", 2.5),
+    "aexecute": ("`system.aexecute`", "direct", 4.0),
+}
+REFERENCE_FUNCTION_STEP = 1.30  # us, where the targets were set
+
+
+def targets(medians: dict[str, float]) -> list[Target]:
+    found = []
+    unit = medians["function"] * 1e6
+    for key, (what, over, goal) in GOALS.items():
+        extra = (medians[key] - medians[over]) * 1e6
+        reference = "a function step" if over == "function" else "the bare handler"
+        found.append(
+            Target(
+                f"{what} costs at most {goal:g} us over {reference}",
+                f"{extra:.2f} us over; in function steps {extra / unit:.2f} against the "
+                f"target's {goal / REFERENCE_FUNCTION_STEP:.2f} (a function step here: "
+                f"{unit:.2f} us; where the target was set: {REFERENCE_FUNCTION_STEP:.2f} us)",
+                extra <= goal,
+            )
+        )
+    return found
