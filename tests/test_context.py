@@ -10,7 +10,7 @@ import weakref
 
 import pytest
 
-from hybrid_core import Cancelled, DeadlineExceeded, ExecutionContext, SharedState
+from hybrid_core import Cancelled, CancelToken, DeadlineExceeded, ExecutionContext, SharedState
 from hybrid_core._core.context import parse_traceparent
 
 HEX32 = re.compile(r"[0-9a-f]{32}\Z")
@@ -185,3 +185,20 @@ def test_a_childs_span_id_is_drawn_once_and_differs_from_its_siblings() -> None:
     assert a.parent_span_id == root.span_id and a.traceparent.split("-")[2] == a.span_id
     with pytest.raises(AttributeError):
         a.name = "renamed"  # type: ignore[misc]
+
+
+def test_a_childs_cancel_token_is_made_on_first_use_and_follows_its_parent() -> None:
+    outer = CancelToken()
+    root = ExecutionContext(
+        run_id="r", trace_id="1" * 32, span_id="2" * 16, parent=None, depth=0,
+        state=SharedState(), deadline=None, cancel_token=outer.child(), metadata={},
+        started_at=0.0, started_monotonic=0.0,
+    )  # fmt: skip
+    leaf = root.child().child()
+    token = leaf.cancel_token
+    assert token is leaf.cancel_token  # one token per context, made once
+    assert not leaf.cancelled
+    outer.cancel("from outside")  # above the root: still reaches the leaf
+    assert leaf.cancelled and token.cancelled and token.reason == "from outside"
+    with pytest.raises(Cancelled, match="from outside"):
+        root.child().check()

@@ -229,7 +229,7 @@ def _metadata(value: Mapping[str, str] | None) -> Mapping[str, str]:
     return MappingProxyType(dict(value)) if value else _EMPTY
 
 
-_FIELDS = ("run_id", "trace_id", "parent", "depth", "state", "deadline", "cancel_token",
+_FIELDS = ("run_id", "trace_id", "parent", "depth", "state", "deadline", "_token",
            "metadata", "started_at", "started_monotonic", "name", "path")  # fmt: skip
 
 
@@ -242,7 +242,9 @@ class ExecutionContext:
     (``files[3]/parse``; empty outside a step), inherited by the contexts below it.
 
     A context is made for every step and every provider call, so making one is kept to
-    a few attribute stores: a child's span id is drawn the first time it is read.
+    a few attribute stores: a child's span id is drawn the first time it is read, and its
+    cancel token is made the first time it is asked for (until then, whether it is
+    cancelled is read from its ancestors' tokens).
     """
 
     __slots__ = (*_FIELDS, "_span_id")
@@ -253,7 +255,7 @@ class ExecutionContext:
     depth: int
     state: SharedState
     deadline: float | None
-    cancel_token: CancelToken
+    _token: CancelToken | None
     metadata: Mapping[str, str]
     started_at: float
     started_monotonic: float
@@ -289,6 +291,19 @@ class ExecutionContext:
 
     def __delattr__(self, name: str) -> None:
         raise attrs.exceptions.FrozenInstanceError
+
+    @property
+    def cancel_token(self) -> CancelToken:
+        """This context's cancellation: a child of its parent's token, made on first use."""
+        token = self._token
+        if token is None:
+            parent = self.parent.cancel_token if self.parent is not None else None
+            with _LINKS:  # two threads asking at once get the same token
+                token = self._token
+                if token is None:
+                    token = CancelToken(parent)
+                    object.__setattr__(self, "_token", token)
+        return token
 
     @property
     def span_id(self) -> str:
@@ -334,7 +349,7 @@ class ExecutionContext:
         ctx.depth = 0
         ctx.state = state
         ctx.deadline = earliest(deadline, None if timeout is None else now + timeout)
-        ctx.cancel_token = CancelToken()
+        ctx._token = CancelToken()
         ctx.metadata = _metadata(md)
         ctx.started_at = time.time()
         ctx.started_monotonic = now
@@ -374,7 +389,7 @@ class ExecutionContext:
         ctx.depth = self.depth + 1
         ctx.state = self.state
         ctx.deadline = deadline
-        ctx.cancel_token = CancelToken(self.cancel_token)
+        ctx._token = None
         ctx.metadata = md
         ctx.started_at = time.time()
         ctx.started_monotonic = now
@@ -419,7 +434,25 @@ class ExecutionContext:
 
     @property
     def cancelled(self) -> bool:
-        return self.cancel_token.cancelled
+        return self._cancelled_token() is not None
+
+    def _cancelled_token(self) -> CancelToken | None:
+        """The nearest cancelled token of this context or an ancestor, if any.
+
+        The nearest context that has a token decides: a token's chain of parents holds the
+        tokens of every context above it (and whatever a root's token was made under).
+        """
+        ctx: ExecutionContext | None = self
+        while ctx is not None:
+            token: CancelToken | None = ctx._token
+            if token is not None:
+                while token is not None:
+                    if token._cancelled:
+                        return token
+                    token = token._parent
+                return None
+            ctx = ctx.parent
+        return None
 
     def cancel(self, reason: str = "") -> None:
         """Cancel this context and every context derived from it."""
@@ -427,8 +460,9 @@ class ExecutionContext:
 
     def check(self) -> None:
         """Raise :class:`Cancelled` or :class:`DeadlineExceeded` if work should stop."""
-        if self.cancel_token.cancelled:
-            raise Cancelled(self.cancel_token.reason)
+        token = self._cancelled_token()
+        if token is not None:
+            raise Cancelled(token._reason)
         if self.deadline is not None and time.monotonic() >= self.deadline:
             raise DeadlineExceeded(f"deadline of context {self.name or self.span_id!r} passed")
 
