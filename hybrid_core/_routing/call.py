@@ -88,15 +88,12 @@ class Caller:
         stats.begin(started)
         error: BaseException | None = None
         try:
-            if needs or getattr(target, "max_concurrency", None):
-                hold = self._hold(needs, provider, ctx)
-            else:
-                hold = _NOTHING
-            if hold is _NOTHING:  # the common case: nothing to wait for
+            if not needs and not getattr(target, "max_concurrency", None):
+                # The common case: nothing to wait for, so no context manager around it.
                 if emit:
                     self._emit_start(ctx, provider, capability, attempt)
                 return await self._invoke(provider, payload, ctx, timeout, attempt)
-            async with hold:
+            async with self._hold(needs, provider, ctx):
                 served = time.monotonic()
                 if emit:
                     self._emit_start(ctx, provider, capability, attempt)

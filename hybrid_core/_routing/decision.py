@@ -94,23 +94,13 @@ def normalise(
     Raises ``TypeError`` or ``ValueError`` when the result is not a non-empty list of the
     candidates given (bare or paired with a score); the router then falls back to priority.
     """
-    if type(result) is not list and (
-        isinstance(result, (str, bytes)) or not isinstance(result, Sequence)
-    ):
+    if isinstance(result, (str, bytes)) or not isinstance(result, Sequence):
         raise TypeError(f"order() returned {type(result).__name__}, not a list")
-    # By identity (Provider's == compares every field): a scan for the usual few
-    # candidates, a set of ids for many.
-    allowed = {id(p) for p in candidates} if len(candidates) > 8 else None
+    allowed = {id(p) for p in candidates}  # by identity: Provider's == compares every field
     out: list[tuple[Provider, float | None]] = []
     for item in result:
         provider, score = item if isinstance(item, tuple) and len(item) == 2 else (item, None)
-        if allowed is None:
-            for candidate in candidates:
-                if candidate is provider:
-                    break
-            else:
-                allowed = set()  # not found: fall through to the refusal
-        if allowed is not None and id(provider) not in allowed:
+        if not isinstance(provider, Provider) or id(provider) not in allowed:
             raise TypeError(f"order() returned {provider!r}, which is not one of the candidates")
         out.append((provider, None if score is None else float(score)))
     if not out:

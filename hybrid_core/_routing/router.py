@@ -169,36 +169,26 @@ class Router(Caller):
         # whole choice is kept too, for the requests that have nothing to avoid.
         reuse = available is everyone and not panic
         reuse = reuse and getattr(strategy, "cacheable", False) is True
+        ordered: list[tuple[Provider, float | None]] | None = None
+        note = ""
         if reuse:
             hit = self._orders.get(capability)
             if hit is not None and hit[0] is strategy and hit[1] is everyone:
                 if not avoid:
                     return hit[2]
-                return self._avoiding(hit[2].ordered, capability, strategy, everyone, avoid)
-        request = _new(_OpenRequest)
-        request.capability, request.payload, request.context = capability, payload, context
-        request.stats, request.resources = stats, self.resources
-        request.__class__ = RouteRequest
-        ordered, note = self._order(strategy, list(available), request)
-        if reuse and not note:
-            kept = Choice(capability, strategy.name, everyone, everyone, ordered, "", False, ())
-            self._orders[capability] = (strategy, everyone, kept)
+                ordered = hit[2].ordered
+        if ordered is None:
+            request = _new(_OpenRequest)
+            request.capability, request.payload, request.context = capability, payload, context
+            request.stats, request.resources = stats, self.resources
+            request.__class__ = RouteRequest
+            ordered, note = self._order(strategy, list(available), request)
+            if reuse and not note:
+                kept = Choice(capability, strategy.name, everyone, everyone, ordered, "", False, ())
+                self._orders[capability] = (strategy, everyone, kept)
         if avoid and len(ordered) > 1:
-            ordered = _untried_first(ordered, avoid)
+            ordered = _untried_first(ordered, avoid)  # a copy: a cached order stays as it is
         return Choice(capability, strategy.name, everyone, available, ordered, note, panic, avoid)
-
-    def _avoiding(
-        self,
-        ordered: list[tuple[Provider, float | None]],
-        capability: str,
-        strategy: RoutingStrategy,
-        everyone: tuple[Provider, ...],
-        avoid: Sequence[str],
-    ) -> Choice:
-        """A cached order, put in the order of a retry that avoids what failed."""
-        if len(ordered) > 1:
-            ordered = _untried_first(ordered, avoid)
-        return Choice(capability, strategy.name, everyone, everyone, ordered, "", False, avoid)
 
     def _stats_of(self, providers: Sequence[Provider]) -> dict[str, Mapping[str, Any]]:
         now = time.monotonic()

@@ -157,7 +157,7 @@ class Durable:
         writer = self.writer
         if writer.durable < need:
             self.flush()
-        writer.open[path] = attempt  # RunWriter.intent, inline: this runs once per step
+        writer.intent(path, attempt)
         if not self.scheduled:
             self._later()
 
