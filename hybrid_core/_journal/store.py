@@ -89,31 +89,39 @@ _DDL = (
     ) WITHOUT ROWID""",
     "CREATE INDEX runs_by_start ON runs(started)",
 )
-_INSERT = (
-    "INSERT INTO events(run, seq, path, state, attempt, value, note, duration)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
 _EVENT_COLUMNS = ("run", "seq", "path", "state", "attempt", "value", "note", "duration")
-# Many rows go in as multi-row INSERTs of these sizes: binding one statement's parameters
-# costs SQLite far less than executemany's per-row round trip. 100 rows of 8 parameters
-# stay under the 999 that SQLite before 3.32 allows in one statement.
+# A writer buffers its rows flat, the six values after ``run`` and ``seq`` one row after
+# the other: the rows of one commit have consecutive numbers, so a statement binds the
+# run's key and its first row's number once (``?1``, ``?2``) and numbers the rest itself
+# (``?2 + 1``...). Many rows go in as multi-row INSERTs of these sizes: binding one
+# statement's parameters costs SQLite far less than executemany's per-row round trip.
+# 100 rows of 6 parameters (and 2) stay under the 999 that SQLite before 3.32 allows.
+_WIDTH = 6
 _CHUNKS = (100, 25, 5, 1)
+
+
+def _values(n: int) -> str:
+    rows = []
+    for r in range(n):
+        first = 3 + r * _WIDTH
+        params = ", ".join(f"?{first + c}" for c in range(_WIDTH))
+        rows.append(f"(?1, ?2{f' + {r}' if r else ''}, {params})")
+    return ", ".join(rows)
+
+
 _INSERTS = {
-    n: _INSERT.replace("(?, ?, ?, ?, ?, ?, ?, ?)", ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * n))
-    for n in _CHUNKS
+    n: f"INSERT INTO events({', '.join(_EVENT_COLUMNS)}) VALUES {_values(n)}" for n in _CHUNKS
 }
 
 
-def _insert(con: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Insert ``rows`` (inside the caller's transaction) in as few statements as it takes."""
-    i, left = 0, len(rows)
+def _insert(con: sqlite3.Connection, key: int, first: int, flat: list[Any]) -> None:
+    """Insert the rows in ``flat`` (numbered from ``first``, inside the caller's
+    transaction) in as few statements as it takes."""
+    i, left = 0, len(flat) // _WIDTH
     for n in _CHUNKS:
         sql = _INSERTS[n]
         while left >= n:
-            if n == 1:
-                con.execute(sql, rows[i])
-            else:
-                con.execute(sql, [v for row in rows[i : i + n] for v in row])
+            con.execute(sql, [key, first + i, *flat[i * _WIDTH : (i + n) * _WIDTH]])
             i += n
             left -= n
 
@@ -679,7 +687,7 @@ class RunWriter:
         self.key = key
         self.token = token
         self.codec = codec
-        self.pending: list[tuple[Any, ...]] = []
+        self.pending: list[Any] = []  # rows after ``durable``, flat (see _WIDTH)
         self.open: dict[str, int] = {}  # attempts started since the last commit: path -> n
         self.seq = start
         self.durable = start
@@ -702,9 +710,8 @@ class RunWriter:
             self.open.pop(path, None)  # the attempt ended: its intent, if never written, goes
         seq = self.seq = self.seq + 1
         state = f"{_COMPENSATE}{status}" if kind == "compensate" else status
-        self.pending.append(
-            (self.key, seq, path, state, attempt, value, error if error is not None else provider,
-             duration)
+        self.pending += (
+            path, state, attempt, value, error if error is not None else provider, duration
         )  # fmt: skip
         return seq
 
@@ -717,35 +724,36 @@ class RunWriter:
         """
         self.open[path] = attempt
 
-    def _take(self) -> list[tuple[Any, ...]]:
+    def _take(self) -> tuple[int, list[Any]]:
+        """The buffered rows, flat, and the number of the first (the rest follow it)."""
         rows = self.pending
         self.pending = []
         if self.open:
             for path, attempt in self.open.items():
-                self.seq += 1
-                rows.append((self.key, self.seq, path, "started", attempt, None, None, None))
+                rows += (path, "started", attempt, None, None, None)
+            self.seq += len(self.open)
             self.open = {}
-        return rows
+        return self.seq - len(rows) // _WIDTH + 1, rows
 
     def flush(self) -> None:
         """Commit every buffered row (and renew the lease when it is due) in one go."""
         renew = time.monotonic() >= self.renew_at
         if not self.pending and not self.open and not renew:
             return
-        rows = self._take()
+        first, rows = self._take()
         seq = self.seq
         journal = self.journal
         with journal._lock:
             con = journal.connection()
             try:
-                if len(rows) == 1 and not renew:
+                if len(rows) == _WIDTH and not renew:
                     # One statement in autocommit mode is its own transaction: a chain's
                     # commit per step costs one call into SQLite, not three.
-                    con.execute(_INSERT, rows[0])
+                    con.execute(_INSERTS[1], [self.key, first, *rows])
                 else:
                     con.execute("BEGIN IMMEDIATE")
                     try:
-                        _insert(con, rows)
+                        _insert(con, self.key, first, rows)
                         if renew:
                             self._renew(con)
                         con.execute("COMMIT")
@@ -780,14 +788,14 @@ class RunWriter:
 
     def set_status(self, status: str, *, result: Any = None, error: str | None = None) -> None:
         """Record the run's status (and result or error when it ended), with pending rows."""
-        rows = self._take()
+        first, rows = self._take()
         seq = self.seq
         now = time.time()
         finished = now if status in _ENDED else None
         lease = None if finished is not None else now + self.journal.lease
         with self.journal._write(f"recording run {self.run_id}") as con:
             if rows:
-                _insert(con, rows)
+                _insert(con, self.key, first, rows)
             # The status and the lease in one statement, only while this process owns it.
             cur = con.execute(
                 "UPDATE runs SET status = ?, result = ?, error = ?, finished = ?, updated = ?,"
