@@ -12,7 +12,6 @@ import asyncio
 import os
 import threading
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,14 +27,12 @@ from ._core.resources import ResourcePools
 from ._core.util import close_matches
 from ._execution.executor import Executor
 from ._execution.worker_main import check_not_importing_main
-from ._journal.codec import Codec
 from ._plugins.assembly import Assembly, Unresolved, workflow_entry
 from ._plugins.manager import PluginManager, Selection
 from ._routing.router import Decision, Router, RoutingPolicy
 from ._routing.strategies import RoutingStrategy
 from ._telemetry.bus import Sink, TelemetryBus
 from ._workflow import RunResult, Workflow, aresume_workflow, arun_workflow
-from ._workflow.durable import Durable, changed_steps, encode, fingerprints, finished, prints_text
 from .exceptions import (
     DefinitionChangedError,
     JournalError,
@@ -44,7 +41,9 @@ from .exceptions import (
 )
 
 if TYPE_CHECKING:
+    from ._journal.codec import Codec
     from ._journal.store import Journal
+    from ._workflow.durable import Durable
 
 __all__ = ["Hybrid"]
 
@@ -55,7 +54,7 @@ _NEW, _STARTING, _RUNNING, _CLOSED = "new", "starting", "running", "closed"
 
 def new_run_id() -> str:
     """A run id: sortable by time (UTC), then random (``20261202T021503-3f9a1c2b``)."""
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + os.urandom(4).hex()
 
 
 def _journal_from(
@@ -434,6 +433,10 @@ class Hybrid(Assembly):
     def _journal_run(
         self, journal: Journal, wf: Workflow, inputs: Mapping[str, Any], run_id: str
     ) -> Durable:
+        # The journal's side of a run (its codec, the definition's digests) loads with the
+        # first journaled run.
+        from ._workflow.durable import Durable, encode, fingerprints, prints_text
+
         wf.plan()  # a definition error is raised before anything is journaled
         whole, _ = fingerprints(wf)
         data = encode(journal.codec, dict(inputs), f"the inputs of workflow {wf.name!r}")
@@ -490,6 +493,8 @@ class Hybrid(Assembly):
                 f"cannot resume run {run!r}: this system has no journal; pass journal= to "
                 "Hybrid() or set [runs] path"
             )
+        from ._workflow.durable import Durable, changed_steps, fingerprints, finished
+
         row = journal.run(run, count=False)
         if workflow is None:
             try:

@@ -17,11 +17,12 @@ from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from types import MappingProxyType
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 import attrs
 
-from .workers import Workers
+if TYPE_CHECKING:
+    from .workers import Workers
 
 __all__ = ["Call", "Executor", "LocalExecutor"]
 
@@ -146,6 +147,10 @@ class LocalExecutor:
         with self._lock:
             self._check_open()
             if self._workers is None:
+                # The process machinery (multiprocessing, its pickling and pipes) loads
+                # with the first call that needs a worker process.
+                from .workers import Workers
+
                 self._workers = Workers(
                     self.max_processes, _process_context(), label=f"hybrid-{self.name}"
                 )

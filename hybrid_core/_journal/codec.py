@@ -15,14 +15,13 @@ file, and unpickling a file runs whatever it names.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import datetime as dt
 import enum
 import importlib
 import json
 import pathlib
 import pickle
-import uuid
+import sys
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
@@ -203,7 +202,10 @@ class JsonCodec:
             return {"$td": [v.days, v.seconds, v.microseconds]}
         if isinstance(v, Decimal):
             return {"$dec": str(v)}
-        if isinstance(v, uuid.UUID):
+        # No UUID or dataclass instance exists before its module is imported: the codec
+        # does not import either for a run that has none (import time is a budget).
+        uuid = sys.modules.get("uuid")
+        if uuid is not None and isinstance(v, uuid.UUID):
             return {"$uuid": str(v)}
         if isinstance(v, pathlib.PurePath) and t.__name__ in _PATHS:
             return {"$p": [t.__name__, str(v)]}
@@ -214,7 +216,8 @@ class JsonCodec:
                 for a in attrs.fields(t)
             }
             return {"$a": [ref, fields]}
-        if dataclasses.is_dataclass(v):
+        dataclasses = sys.modules.get("dataclasses")
+        if dataclasses is not None and dataclasses.is_dataclass(v):
             ref = _class_ref(t, where, v)
             fields = {
                 f.name: self._pack(getattr(v, f.name), where and f"{where}.{f.name}")
@@ -265,11 +268,19 @@ def _base(v: Any) -> type:
     raise TypeError(v)  # pragma: no cover - only called for str/int/float subclasses
 
 
+def _uuid(text: str) -> Any:
+    import uuid
+
+    return uuid.UUID(text)
+
+
 def _rebuild_record(codec: JsonCodec, body: Any, *, dataclass: bool) -> Any:
     ref, fields = body
     cls = _find_class(ref)
     values = {k: codec._unpack(x) for k, x in fields.items()}
     if dataclass:
+        import dataclasses
+
         known = {f.name: f for f in dataclasses.fields(cls)}
         init = {k: x for k, x in values.items() if k in known and known[k].init}
     else:
@@ -307,7 +318,7 @@ _REBUILD: dict[str, Callable[[JsonCodec, Any], Any]] = {
     "$time": lambda c, b: dt.time.fromisoformat(b),
     "$td": lambda c, b: dt.timedelta(days=b[0], seconds=b[1], microseconds=b[2]),
     "$dec": lambda c, b: Decimal(b),
-    "$uuid": lambda c, b: uuid.UUID(b),
+    "$uuid": lambda c, b: _uuid(b),
     "$p": _rebuild_path,
     "$a": lambda c, b: _rebuild_record(c, b, dataclass=False),
     "$dc": lambda c, b: _rebuild_record(c, b, dataclass=True),

@@ -8,12 +8,12 @@ says what is done. Everything is deterministic: ties go to the step defined firs
 
 from __future__ import annotations
 
-import difflib
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from .._core.util import close_matches
 from ..exceptions import CycleError, DefinitionProblem, WorkflowDefinitionError
 from .refs import ArgPlan, InputRef, ResultRef, compile_arguments, iter_refs, resolve
 
@@ -148,7 +148,7 @@ SUGGESTIONS_PER_WORKFLOW = 20
 
 
 def _suggest(name: str, known: Iterable[str]) -> list[str]:
-    return difflib.get_close_matches(name, list(dict.fromkeys(known)), n=3, cutoff=0.6)
+    return close_matches(name, dict.fromkeys(known), n=3)
 
 
 def _hint(close: Sequence[str]) -> str:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import math
-import random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .._core.util import new_rng
+
+if TYPE_CHECKING:
+    import random
+
 __all__ = ["NO_RETRY", "ContinueWith", "RetryPolicy", "RetryStep"]
 
-# Seeded from os.urandom; jitter needs spread, not secrecy.
-_rng = random.Random()
+# Seeded from os.urandom when first needed; jitter needs spread, not secrecy.
+_rng: random.Random | None = None
 
 
 def _exception_types(value: object) -> tuple[type[BaseException], ...]:
@@ -69,6 +73,9 @@ class RetryPolicy:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
         base = min(self.max_backoff, self.backoff * self.factor ** (attempt - 1))
         if self.jitter and base:
+            global _rng  # noqa: PLW0603 - one generator for the process, made when needed
+            if _rng is None:
+                _rng = new_rng()
             base *= 1.0 + self.jitter * (2.0 * _rng.random() - 1.0)
         return min(self.max_backoff, max(0.0, base))
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from .._core.context import ExecutionContext
 from .._execution.executor import Call, Executor
 from .._telemetry.bus import TelemetryBus
 from ..exceptions import Halt, StepTimeout, WorkflowError, describe_error
 from .definition import Workflow
-from .durable import Durable
 from .outcome import RunResult, RunStatus, StepRecord, StepStatus
 from .policy import ContinueWith, RetryStep
 from .refs import resolve
@@ -28,6 +27,9 @@ from .signature import call_hook
 from .state import RunState
 from .step import FAST_ASYNC, FAST_SYNC, Step, StepCall
 from .validation import check_options
+
+if TYPE_CHECKING:
+    from .durable import Durable
 
 __all__ = ["Runner", "aresume_workflow", "arun_workflow"]
 

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, cast
 from .._core.context import ExecutionContext
 from ..exceptions import Cancelled, DeadlineExceeded, Halt, StepFailed, WorkflowError
 from ..exceptions import describe_error as describe
-from .durable import JournaledRecord, encode
 from .outcome import RunResult, RunStatus, StepRecord, StepStatus
 from .refs import SKIPPED, resolve
 from .rollback import arollback, settle
@@ -166,6 +165,8 @@ class RunState:
         reads, of the dependencies of steps still to run, and of undoable steps and what
         they read (a rollback passes them on); the others when first asked for.
         """
+        from .durable import JournaledRecord
+
         found = []
         prefix, steps, records = self.prefix, self.steps, self.records
         rows = jr.rows_under(prefix)
@@ -468,6 +469,8 @@ class RunState:
 
     def _journal_status(self, jr: Durable, status: str, result: RunResult | None) -> None:
         """Record the run's status; a journal failure becomes the run's error (if it had none)."""
+        from .durable import encode
+
         data = None
         error = describe(self.error) if self.error is not None else None
         try:

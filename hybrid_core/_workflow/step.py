@@ -10,11 +10,11 @@ Retries, timeout, compensation, undo and ``where`` apply to every kind alike.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from .._core.util import close_matches
 from .policy import NO_RETRY, RetryPolicy
 from .refs import InputRef, ResultRef
 from .signature import Signature
@@ -350,7 +350,7 @@ def _signature_problems(
     found = []
     for arg in arguments:
         if not sig.takes(arg):
-            close = difflib.get_close_matches(arg, sorted(sig.names or ()), n=1)
+            close = close_matches(arg, sorted(sig.names or ()))
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             found.append(f"step {name!r}: {label}() takes no argument {arg!r}{hint}")
     for need in sorted(sig.required - set(arguments) - {"context"}):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .._core.util import close_matches
 from ..exceptions import WorkflowInputError
 
 if TYPE_CHECKING:
@@ -23,9 +23,7 @@ def check_inputs(workflow: Workflow, inputs: Mapping[str, Any]) -> None:
     unexpected = [name for name in inputs if name not in expected]
     if not missing and not unexpected:
         return
-    hints = {
-        name: difflib.get_close_matches(name, expected, n=2, cutoff=0.6) for name in unexpected
-    }
+    hints = {name: close_matches(name, expected, n=2) for name in unexpected}
     raise WorkflowInputError(
         workflow.name,
         expected=expected,
