@@ -26,7 +26,7 @@ from .._core.util import gc_paused
 from .._journal.codec import SCALAR as _SCALAR
 from .._journal.codec import Codec, JsonCodec
 from ..exceptions import JournalCodecError, describe_error
-from .outcome import RunResult, StepRecord, StepStatus
+from .outcome import _PLAIN, Frame, RunResult, StepRecord, StepStatus
 from .refs import SKIPPED
 
 if TYPE_CHECKING:
@@ -255,12 +255,14 @@ class JournaledRecord(StepRecord):
 
     __slots__ = ("_data", "_decode")
 
-    def __init__(self, step: Step, row: Row, decode: Callable[[str, Any], Any]) -> None:
-        # Every slot but ``result``, which the property fills in when first read.
-        self.name, self.kind, self.start, self.status = step.name, step.kind, None, _STATUS[row[1]]
-        self.attempts, self.provider, self.duration = row[3], row[4], 0.0
-        self.error = self.fallback = self.undo_error = None
-        self.children = ()
+    def __init__(self, frame: Frame, i: int, row: Row, decode: Callable[[str, Any], Any]) -> None:
+        # Every slot but ``result``, which the property fills in when first read; the
+        # frame's start stays "not taken", as it was never taken by this process.
+        self._frame, self._i, self._x = frame, i, _PLAIN
+        self.status, self.attempts = _STATUS[row[1]], row[3]
+        frame[frame.n + i] = 0.0  # its duration
+        if row[4] is not None:
+            self.provider = row[4]
         self._decode = decode
         self._data = row[2]
 
@@ -330,12 +332,13 @@ def _records(
     """A record per step, from its journaled row; and the indices in completion order."""
     records: list[StepRecord] = []
     order = []
+    frame = Frame(steps)
     for i, step in enumerate(steps):
         row = found.get(step.name)
         if row is None:
-            records.append(StepRecord(step.name, step.kind, None, StepStatus.PENDING))
+            records.append(StepRecord(frame, i, None, StepStatus.PENDING))
         else:
-            records.append(JournaledRecord(step, row, decode))
+            records.append(JournaledRecord(frame, i, row, decode))
             order.append((row[0], i))
     order.sort()
     return records, [i for _, i in order]

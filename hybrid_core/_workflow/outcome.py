@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from array import array
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from math import isnan
+from typing import TYPE_CHECKING, Any, cast
 
 from ..exceptions import (
     UndoFailed,
@@ -18,8 +20,9 @@ from ..exceptions import (
 if TYPE_CHECKING:
     from .definition import Workflow
     from .planner import Plan
+    from .step import Step
 
-__all__ = ["RunResult", "RunStatus", "StepRecord", "StepStatus", "StepsView"]
+__all__ = ["Frame", "RunResult", "RunStatus", "StepRecord", "StepStatus", "StepsView"]
 
 
 class StepStatus(str, enum.Enum):
@@ -60,6 +63,50 @@ class RunStatus(str, enum.Enum):
         return self.value
 
 
+class Frame(array):  # type: ignore[type-arg]
+    """One run's columns of per-step facts its records read: the steps, the times, who
+    served them.
+
+    A record keeps its own status, attempts, result and the rare facts (errors, nested
+    runs); the times are kept here, as doubles (a step's start at its index, its duration
+    ``len(steps)`` further on, NaN for one not taken), rather than as two float objects
+    in every record; the providers only once a step has one. One object a run, so a
+    map's small element runs pay for one.
+    """
+
+    __slots__ = ("n", "providers", "steps")
+
+    def __new__(cls, steps: Sequence[Step]) -> Frame:
+        frame = cast("Frame", super().__new__(cls, "d", _NOT_TAKEN * (2 * len(steps))))
+        frame.steps = steps
+        frame.n = len(steps)
+        frame.providers = None
+        return frame
+
+    n: int
+    steps: Sequence[Step]
+    providers: list[str | None] | None
+
+
+_NAN = float("nan")
+_NOT_TAKEN = array("d", (_NAN,)).tobytes()  # a time not taken, as the frame stores it
+
+
+class _Rare:
+    """A record's facts that most steps never have."""
+
+    __slots__ = ("children", "error", "fallback", "undo_error")
+
+    def __init__(self) -> None:
+        self.error: BaseException | None = None
+        self.fallback: str | None = None
+        self.children: tuple[RunResult | None, ...] = ()
+        self.undo_error: UndoFailed | None = None
+
+
+_PLAIN = _Rare()  # what a record without rare facts reads; never written
+
+
 class StepRecord:
     """What happened to one step in one run.
 
@@ -70,48 +117,129 @@ class StepRecord:
     holds the runs of nested workflows (compose, map, switch), ``provider`` what served the
     step when a router chose it, and ``fallback``, when that provider was not the preferred
     one, why (``"pyflakes was cooling down"``).
+
+    Records are made by runs, one per step of the run's plan.
     """
 
-    __slots__ = (
-        "attempts",
-        "children",
-        "duration",
-        "error",
-        "fallback",
-        "kind",
-        "name",
-        "provider",
-        "result",
-        "start",
-        "status",
-        "undo_error",
-    )
+    __slots__ = ("_frame", "_i", "_x", "attempts", "result", "status")
 
     def __init__(
         self,
-        name: str,
-        kind: str,
+        frame: Frame,
+        i: int,
         start: float | None = None,
         status: StepStatus = StepStatus.RUNNING,
     ) -> None:
-        self.name = name
-        self.kind = kind
+        self._frame = frame
+        self._i = i
         self.status = status
         self.attempts = 0
-        self.start = start
-        self.duration: float | None = None
         self.result: Any = None
-        self.error: BaseException | None = None
-        self.provider: str | None = None
-        self.fallback: str | None = None
-        self.children: tuple[RunResult | None, ...] = ()
-        self.undo_error: UndoFailed | None = None
+        self._x = _PLAIN
+        if start is not None:  # a frame's times start as not taken; one record a step
+            frame[i] = start
 
-    def copy(self) -> StepRecord:
-        """A shallow copy (a resumed run updates its own records, not the old run's)."""
-        other = StepRecord(self.name, self.kind, self.start, self.status)
-        for slot in StepRecord.__slots__:
-            setattr(other, slot, getattr(self, slot))
+    @property
+    def name(self) -> str:
+        return self._frame.steps[self._i].name
+
+    @property
+    def kind(self) -> str:
+        return self._frame.steps[self._i].kind
+
+    @property
+    def start(self) -> float | None:
+        start: float = self._frame[self._i]
+        return None if isnan(start) else start
+
+    @start.setter
+    def start(self, value: float | None) -> None:
+        self._frame[self._i] = _NAN if value is None else value
+
+    @property
+    def duration(self) -> float | None:
+        frame = self._frame
+        duration: float = frame[frame.n + self._i]
+        return None if isnan(duration) else duration
+
+    @duration.setter
+    def duration(self, value: float | None) -> None:
+        frame = self._frame
+        frame[frame.n + self._i] = _NAN if value is None else value
+
+    @property
+    def provider(self) -> str | None:
+        providers = self._frame.providers
+        return None if providers is None else providers[self._i]
+
+    @provider.setter
+    def provider(self, value: str | None) -> None:
+        frame = self._frame
+        if frame.providers is None:
+            if value is None:
+                return
+            frame.providers = [None] * frame.n
+        frame.providers[self._i] = value
+
+    def _rare(self) -> _Rare:
+        x = self._x
+        if x is _PLAIN:
+            x = self._x = _Rare()
+        return x
+
+    @property
+    def error(self) -> BaseException | None:
+        return self._x.error
+
+    @error.setter
+    def error(self, value: BaseException | None) -> None:
+        if value is not None or self._x is not _PLAIN:
+            self._rare().error = value
+
+    @property
+    def fallback(self) -> str | None:
+        return self._x.fallback
+
+    @fallback.setter
+    def fallback(self, value: str | None) -> None:
+        if value is not None or self._x is not _PLAIN:
+            self._rare().fallback = value
+
+    @property
+    def children(self) -> tuple[RunResult | None, ...]:
+        return self._x.children
+
+    @children.setter
+    def children(self, value: tuple[RunResult | None, ...]) -> None:
+        if value or self._x is not _PLAIN:
+            self._rare().children = value
+
+    @property
+    def undo_error(self) -> UndoFailed | None:
+        return self._x.undo_error
+
+    @undo_error.setter
+    def undo_error(self, value: UndoFailed | None) -> None:
+        if value is not None or self._x is not _PLAIN:
+            self._rare().undo_error = value
+
+    def copy(self, frame: Frame, i: int) -> StepRecord:
+        """A shallow copy as step ``i`` of ``frame`` (a resumed run updates its own
+        records, not the old run's)."""
+        other = StepRecord(frame, i, self.start, self.status)
+        other.duration = self.duration
+        other.attempts = self.attempts
+        other.result = self.result
+        other.provider = self.provider
+        x = self._x
+        if x is not _PLAIN:
+            y = other._x = _Rare()
+            y.error, y.fallback, y.children, y.undo_error = (
+                x.error,
+                x.fallback,
+                x.children,
+                x.undo_error,
+            )
         return other
 
     def __repr__(self) -> str:

@@ -186,6 +186,8 @@ class _Run(RunState):
         """
         steps, args, values, inputs = self.steps, self.args, self.values, self.inputs
         records, completed, undo_args = self.records, self.completed, self.undo_args
+        frame = self.frame
+        n = frame.n
         telemetry, on_step, sched_done = self.telemetry, self.on_step, self.sched.done
         jr = self.jr
         monotonic, t0 = time.monotonic, self.t0
@@ -202,10 +204,10 @@ class _Run(RunState):
                         i = self.skip(i, step)
                         continue
                 except Exception as exc:  # noqa: BLE001 - the step fails, the run decides
-                    self.fail(i, StepRecord(step.name, step.kind, monotonic() - t0), exc, 0)
+                    self.fail(i, StepRecord(frame, i, monotonic() - t0), exc, 0)
                     return
                 start = monotonic() - t0
-                rec = records[i] = StepRecord(step.name, step.kind, start)
+                rec = records[i] = StepRecord(frame, i, start)
                 if telemetry.enabled:
                     telemetry.emit("step.start", self.ctx, step=step.name, kind=step.kind)
                 mode = step.mode
@@ -235,7 +237,7 @@ class _Run(RunState):
                     return
                 # Completed: record it here (the common case), then pick this worker's next.
                 now = monotonic()
-                rec.duration = now - t0 - start
+                frame[n + i] = now - t0 - start  # the record's duration
                 rec.attempts = attempt
                 rec.result = value
                 if rec.status is _RUNNING:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 from .._core.context import ExecutionContext
 from ..exceptions import Cancelled, DeadlineExceeded, Halt, StepFailed, WorkflowError
 from ..exceptions import describe_error as describe
-from .outcome import RunResult, RunStatus, StepRecord, StepStatus
+from .outcome import Frame, RunResult, RunStatus, StepRecord, StepStatus
 from .refs import SKIPPED, resolve
 from .rollback import arollback, settle
 from .validation import check_inputs
@@ -46,6 +46,7 @@ class RunState:
         "ctx",
         "done",
         "error",
+        "frame",
         "halt_reason",
         "inputs",
         "jpaths",
@@ -101,6 +102,7 @@ class RunState:
         self.args = plan.args
         self.values: list[Any] = [None] * len(plan)
         self.records: list[StepRecord | None] = [None] * len(plan)
+        self.frame = Frame(plan.steps)
         self.completed: list[int] = []
         self.undo_args: dict[int, Mapping[str, Any]] = {}
         self.previous: list[StepRecord | None] | None = None
@@ -144,7 +146,7 @@ class RunState:
             if i is None:
                 continue
             if old.status.done:
-                self.records[i] = old.copy()
+                self.records[i] = old.copy(self.frame, i)
                 self.values[i] = old.result
                 done.append(i)
             else:
@@ -173,7 +175,7 @@ class RunState:
         for i, step in enumerate(steps):
             row = rows.get(prefix + step.name)
             if row is not None:
-                records[i] = JournaledRecord(step, row, jr.decode)
+                records[i] = JournaledRecord(self.frame, i, row, jr.decode)
                 found.append((row[0], i))
         found.sort()
         done = [i for _, i in found]
@@ -381,7 +383,7 @@ class RunState:
 
     def skip(self, i: int, step: Step) -> int:
         """Record a step whose ``where`` was false; return the next step for the worker."""
-        rec = StepRecord(step.name, step.kind, time.monotonic() - self.t0, StepStatus.SKIPPED)
+        rec = StepRecord(self.frame, i, time.monotonic() - self.t0, StepStatus.SKIPPED)
         rec.duration = 0.0
         rec.result = SKIPPED
         self.records[i] = rec
@@ -485,11 +487,10 @@ class RunState:
                 self.status, self.error = RunStatus.FAILED, exc
 
     def _all_records(self) -> list[StepRecord]:
-        records = self.records
+        records, frame = self.records, self.frame
         for i, rec in enumerate(records):
             if rec is None:
-                step = self.steps[i]
-                records[i] = StepRecord(step.name, step.kind, None, StepStatus.PENDING)
+                records[i] = StepRecord(frame, i, None, StepStatus.PENDING)
         return cast("list[StepRecord]", records)
 
     def _report(self, result: RunResult) -> None:
