@@ -229,7 +229,7 @@ def _metadata(value: Mapping[str, str] | None) -> Mapping[str, str]:
     return MappingProxyType(dict(value)) if value else _EMPTY
 
 
-_FIELDS = ("run_id", "trace_id", "parent", "depth", "state", "deadline", "_token",
+_FIELDS = ("_run_id", "_trace_id", "parent", "depth", "state", "deadline", "_token",
            "metadata", "started_at", "started_monotonic", "name", "path")  # fmt: skip
 
 
@@ -244,13 +244,14 @@ class ExecutionContext:
     A context is made for every step and every provider call, so making one is kept to
     a few attribute stores: a child's span id is drawn the first time it is read, and its
     cancel token is made the first time it is asked for (until then, whether it is
-    cancelled is read from its ancestors' tokens).
+    cancelled is read from its ancestors' tokens). A root's trace id and span id (its run
+    id too, unless given) are drawn the first time they are read, or a child is made.
     """
 
     __slots__ = (*_FIELDS, "_span_id")
 
-    run_id: str
-    trace_id: str
+    _run_id: str | None
+    _trace_id: str | None
     parent: ExecutionContext | None
     depth: int
     state: SharedState
@@ -306,12 +307,36 @@ class ExecutionContext:
         return token
 
     @property
+    def run_id(self) -> str:
+        """The run this context belongs to; a root's own span id unless it was given one."""
+        run_id = self._run_id
+        if run_id is None:
+            run_id = self.span_id
+            object.__setattr__(self, "_run_id", run_id)
+        return run_id
+
+    @property
+    def trace_id(self) -> str:
+        """The W3C trace id (32 hex digits) shared by every context of the tree."""
+        trace_id = self._trace_id
+        if trace_id is None:
+            with _LINKS:  # two threads reading a root's first time get the same id
+                trace_id = self._trace_id
+                if trace_id is None:
+                    trace_id = new_trace_id()
+                    object.__setattr__(self, "_trace_id", trace_id)
+        return trace_id
+
+    @property
     def span_id(self) -> str:
         """This context's W3C span id (16 hex digits), drawn on first use."""
         span = self._span_id
         if span is None:
-            span = new_span_id()
-            object.__setattr__(self, "_span_id", span)
+            with _LINKS:  # two threads reading it the first time get the same id
+                span = self._span_id
+                if span is None:
+                    span = new_span_id()
+                    object.__setattr__(self, "_span_id", span)
         return span
 
     @classmethod
@@ -332,25 +357,26 @@ class ExecutionContext:
         given; the earlier one wins. ``traceparent`` continues a W3C trace from a caller.
         """
         now = time.monotonic()
-        trace_id, parent_span = new_trace_id(), ""
+        # A root is made for every request a host sends without a context: its ids are
+        # drawn and its cancel token made when first asked for (as a child's are).
+        trace_id: str | None = None
+        md = metadata
         if traceparent:
             trace_id, parent_span = parse_traceparent(traceparent)
+            if parent_span:
+                md = {"remote_parent_span_id": parent_span, **(metadata or {})}
         if not isinstance(state, SharedState):
             state = SharedState(state)
-        span = new_span_id()
-        md = metadata
-        if parent_span:
-            md = {"remote_parent_span_id": parent_span, **(metadata or {})}
         ctx = _new(_Open)
-        ctx.run_id = run_id or span
-        ctx.trace_id = trace_id
-        ctx._span_id = span
+        ctx._run_id = run_id or None
+        ctx._trace_id = trace_id
+        ctx._span_id = None
         ctx.parent = None
         ctx.depth = 0
         ctx.state = state
-        ctx.deadline = earliest(deadline, None if timeout is None else now + timeout)
-        ctx._token = CancelToken()
-        ctx.metadata = _metadata(md)
+        ctx.deadline = deadline if timeout is None else earliest(deadline, now + timeout)
+        ctx._token = None
+        ctx.metadata = _metadata(md) if md else _EMPTY
         ctx.started_at = time.time()
         ctx.started_monotonic = now
         ctx.name = name
@@ -382,8 +408,8 @@ class ExecutionContext:
             md = MappingProxyType({**self.metadata, **metadata})
         # Built as its open twin and then frozen: plain stores, a fraction of __init__'s cost.
         ctx = _new(_Open)
-        ctx.run_id = run_id or self.run_id
-        ctx.trace_id = self.trace_id
+        ctx._run_id = run_id or self._run_id or self.run_id  # the slot: drawn already, mostly
+        ctx._trace_id = self._trace_id or self.trace_id
         ctx._span_id = None
         ctx.parent = self
         ctx.depth = self.depth + 1

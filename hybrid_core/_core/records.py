@@ -227,6 +227,9 @@ class Engine:
     metadata: Mapping[str, Any] = attrs.field(factory=dict)
     context_mode: str = attrs.field(init=False)
     is_async: bool = attrs.field(init=False)
+    # True when a call is the handler's own coroutine and nothing around it: async, no
+    # context, resources, concurrency limit or timeout (the router's shortest path).
+    direct: bool = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         name = check_provider_name(self.name, "engine")
@@ -271,7 +274,10 @@ class Engine:
         if self.process and inspect.iscoroutinefunction(self.handler):
             raise ValueError(f"{owner}: process=True needs a plain (sync) handler")
         object.__setattr__(self, "context_mode", mode)
-        object.__setattr__(self, "is_async", inspect.iscoroutinefunction(self.handler))
+        is_async = inspect.iscoroutinefunction(self.handler)
+        object.__setattr__(self, "is_async", is_async)
+        plain = mode == "none" and not self.resources and not mc and self.timeout is None
+        object.__setattr__(self, "direct", is_async and plain)
         if self.affinity_key is not None and not isinstance(self.affinity_key, str):
             raise TypeError(f"{owner}: affinity_key must be a payload key (a str) or None")
 

@@ -23,7 +23,7 @@ from .._execution.executor import Call, Executor
 from .._telemetry.bus import TelemetryBus
 from ..exceptions import DeadlineExceeded, EngineError, EngineTimeout, PayloadError
 from .policy import RoutingPolicy, settle
-from .strategies import HALF_OPEN, ProviderStats
+from .strategies import CLOSED, HALF_OPEN, ProviderStats
 
 __all__ = ["Caller", "WorkflowRunner", "bind_payload"]
 
@@ -79,15 +79,28 @@ class Caller:
         if stats.state == HALF_OPEN:
             stats.probing = True
         target = provider.target
-        needs = getattr(target, "resources", None) or _NO_NEEDS
+        # An engine with nothing around its handler's coroutine (Engine.direct) skips
+        # the checks below; so does its context, unless telemetry sees the call's span.
+        direct = getattr(target, "direct", False)
+        needs = _NO_NEEDS if direct else getattr(target, "resources", None) or _NO_NEEDS
         if needs:
             self.resources.check(needs, owner=f"{provider.kind} {name!r}")
-        ctx = context.child(name=name)
         emit = self.telemetry.enabled
+        # The call's own context (its span) is seen by telemetry and by a handler or workflow
+        # that takes a context; for a handler that takes none, with telemetry off, nothing
+        # could tell it from the caller's, whose deadline, cancellation and path it shares.
+        if emit or getattr(target, "context_mode", None) != "none":
+            ctx = context.child(name=name)
+        else:
+            ctx = context
         started = served = time.monotonic()
         stats.begin(started)
         error: BaseException | None = None
         try:
+            if direct and timeout is None and ctx.deadline is None:
+                if emit:
+                    self._emit_start(ctx, provider, capability, attempt)
+                return await target.handler(payload)
             if not needs and not getattr(target, "max_concurrency", None):
                 # The common case: nothing to wait for, so no context manager around it.
                 if emit:
@@ -110,7 +123,9 @@ class Caller:
             # A call whose caller stopped waiting (the run was cancelled, or a parallel
             # step took a faster provider's answer) says nothing about the provider.
             cancelled = isinstance(error, asyncio.CancelledError)
-            if not cancelled:
+            if error is None and stats.state == CLOSED:  # settle(...) of a success, inline
+                stats.record(now - served, True, now)
+            elif not cancelled:
                 ok = error is None or isinstance(error, PayloadError)
                 settle(self.policy, stats, now - served, ok, now)
             if emit:

@@ -65,22 +65,39 @@ class RoutingPolicy:
 
 class RetryBudget:
     """A token bucket: each request adds ``ratio`` tokens, each retry takes one, and
-    ``floor`` tokens per second trickle in so that a quiet system can still retry."""
+    ``floor`` tokens per second trickle in so that a quiet system can still retry.
+
+    A deposit only counts the request; the tokens are brought up to date when a retry
+    asks for one. Every addition is positive, so capping once over their sum is the same
+    as capping after each.
+    """
 
     def __init__(self, ratio: float, floor: float) -> None:
         self.ratio, self.floor = ratio, floor
         self.cap = max(10.0, floor * 10)
-        self.tokens = self.cap
+        self._tokens = self.cap
         self._at = time.monotonic()
+        self.pending = 0  # requests since the tokens were last brought up to date
 
     def deposit(self) -> None:
+        self.pending += 1
+
+    @property
+    def tokens(self) -> float:
+        """The tokens there are now."""
         now = time.monotonic()
-        self.tokens = min(self.cap, self.tokens + self.ratio + (now - self._at) * self.floor)
-        self._at = now
+        gained = self.pending * self.ratio + (now - self._at) * self.floor
+        self._tokens = min(self.cap, self._tokens + gained)
+        self._at, self.pending = now, 0
+        return self._tokens
+
+    @tokens.setter
+    def tokens(self, value: float) -> None:
+        self._tokens, self._at, self.pending = value, time.monotonic(), 0
 
     def withdraw(self) -> bool:
         if self.tokens >= 1.0:
-            self.tokens -= 1.0
+            self._tokens -= 1.0
             return True
         return False
 

@@ -267,15 +267,18 @@ class Router(Caller):
         served it and, when that was not the preferred one, why."""
         ctx = context or ExecutionContext.root(name=capability)
         self.requests += 1
-        try:
-            chosen = self.strategy(strategy, capability)
-        except UnknownStrategyError as exc:
-            self.misconfigured[str(exc)] += 1
-            raise
         # The attempts, inline: this is every routed request's path.
         policy = self.policy
+        wanted = strategy or policy.capability_strategies.get(capability, policy.strategy)
+        chosen = self.strategies.get(wanted)  # self.strategy(...), inline
+        if chosen is None:
+            try:
+                chosen = self.strategy(strategy, capability)
+            except UnknownStrategyError as exc:
+                self.misconfigured[str(exc)] += 1
+                raise
         allowed = 1 + (policy.retries if retries is None else retries)
-        self._budget.deposit()
+        self._budget.pending += 1  # a deposit (RetryBudget.deposit), inline
         attempts: list[tuple[str, BaseException]] = []
         failed: list[str] = []
         why = ""

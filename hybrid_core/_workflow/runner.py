@@ -25,7 +25,7 @@ from .refs import resolve
 from .rollback import OnStep, hook_offer
 from .signature import call_hook
 from .state import RunState
-from .step import FAST_ASYNC, FAST_SYNC, Step, StepCall
+from .step import FAST_ASYNC, FAST_SYNC, INVOKE, Step, StepCall
 from .validation import check_options
 
 if TYPE_CHECKING:
@@ -222,6 +222,14 @@ class _Run(RunState):
                                 value = await step.target(**kwargs)
                             elif mode == FAST_SYNC:
                                 value = step.target(**kwargs)
+                            elif mode == INVOKE:
+                                call = self.step_call(i, step, kwargs, attempt)
+                                try:
+                                    value = await step.invoke(call)  # type: ignore[misc] # INVOKE: set
+                                finally:  # self.took(rec, call), inline
+                                    rec.provider = call.provider
+                                    if call.fallback is not None or call.children or attempt > 1:
+                                        self.took(rec, call)
                             else:
                                 value = await self._invoke(i, step, rec, kwargs, attempt)
                         except Exception as exc:  # noqa: BLE001 - retried, compensated or recorded
@@ -305,22 +313,29 @@ class _Run(RunState):
             _uncancel(task)
         return value
 
+    def step_call(self, i: int, step: Step, kwargs: dict[str, Any], attempt: int) -> StepCall:
+        """What a step of another kind than a function gets for one attempt."""
+        path = self.prefix + step.name
+        context = self.ctx.child(name=step.name, timeout=step.timeout, path=path)
+        previous = self.previous[i] if self.previous is not None and attempt == 1 else None
+        return StepCall(step, kwargs, context, attempt, self.runtime, previous=previous, path=path)
+
+    @staticmethod
+    def took(rec: StepRecord, call: StepCall) -> None:
+        """Into the step's record: what its invoke said of the attempt."""
+        rec.provider, rec.fallback = call.provider, call.fallback
+        if call.children:
+            rec.children = tuple(call.children)
+
     async def _call(
         self, i: int, step: Step, rec: StepRecord, kwargs: dict[str, Any], attempt: int
     ) -> Any:
         if step.invoke is not None:
-            path = self.prefix + step.name
-            context = self.ctx.child(name=step.name, timeout=step.timeout, path=path)
-            previous = self.previous[i] if self.previous is not None and attempt == 1 else None
-            call = StepCall(
-                step, kwargs, context, attempt, self.runtime, previous=previous, path=path
-            )
+            call = self.step_call(i, step, kwargs, attempt)
             try:
                 return await step.invoke(call)
             finally:
-                rec.provider, rec.fallback = call.provider, call.fallback
-                if call.children:
-                    rec.children = tuple(call.children)
+                self.took(rec, call)
         if step.wants_context:
             context = self.ctx.child(
                 name=step.name, timeout=step.timeout, path=self.prefix + step.name

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["Runtime", "Step", "StepCall"]
 
 # How the runner calls a step: 0 and 1 are its fast paths, 2 is everything else.
-FAST_ASYNC, FAST_SYNC, GENERAL = 0, 1, 2
+FAST_ASYNC, FAST_SYNC, GENERAL, INVOKE = 0, 1, 2, 3
 Pool = Literal["thread", "process"]
 Invoke = Callable[["StepCall"], Awaitable[Any]]
 Check = Callable[["Step"], Iterable[str]]
@@ -306,8 +306,14 @@ class Step:
         # A plain step is a function called with its arguments alone, on the loop; without
         # a timeout the runner calls it on its fast path.
         plain = fn is not None and pool is None and not wants_context
+        # A step of another kind (an engine, a capability, a nested workflow) without a
+        # timeout has its invoke called straight from the runner's loop.
         mode = (
-            GENERAL if not plain or timeout is not None else FAST_ASYNC if is_async else FAST_SYNC
+            (INVOKE if invoke is not None and timeout is None else GENERAL)
+            if not plain or timeout is not None
+            else FAST_ASYNC
+            if is_async
+            else FAST_SYNC
         )
         object.__setattr__(self, "plain", plain)
         object.__setattr__(self, "mode", mode)
