@@ -32,6 +32,8 @@ from .._plugins.manager import SLOW_IMPORT_SECONDS
 from .._system import Hybrid, journal_at
 from .._telemetry.bus import Sink
 from ..exceptions import ConfigError, HybridCoreError
+from .health import HEALTH_TIMEOUT, engine_health
+from .health import summary as health_summary
 from .interrupt import Stopped, exit_code, stop_on_signals
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -448,10 +450,18 @@ def capabilities() -> None:
 
 
 @cli.command()
+@click.option(
+    "--health-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=HEALTH_TIMEOUT,
+    show_default=True,
+    help="Seconds the engines' health checks may take, together.",
+)
 @global_options
 @handle_errors
-def doctor() -> None:
-    """Check the environment, the configuration and the plugins; exit 1 on any problem.
+def doctor(health_timeout: float) -> None:
+    """Check the environment, the configuration, the plugins and each engine's health
+    check; exit 1 on any problem.
 
     \b
     Example:
@@ -460,6 +470,10 @@ def doctor() -> None:
     opts = _options()
     with _system(opts) as system:
         report = _diagnose(system, config_path(opts))
+        report["engines"], unhealthy = engine_health(system, health_timeout)
+        if unhealthy:
+            report["problems"] += unhealthy
+            report["healthy"] = False
         open_problems = len(system.problems)
     closing = system.problems[open_problems:]  # shutdown hooks, engines, executors
     if closing:
@@ -557,6 +571,8 @@ def _print_report(report: dict[str, Any]) -> None:
     name = executor.pop("name")
     details = ", ".join(f"{k} {_shown(v)}" for k, v in executor.items())
     click.echo(f"executor     {name}" + (f" ({details})" if details else ""))
+    if report["engines"]:
+        click.echo(f"health       {health_summary(report['engines'])}")
     for record in report["failed_plugins"]:
         click.echo(
             f"FAILED plugin {record['name']} ({record['distribution'] or record['source']}): "
