@@ -376,7 +376,7 @@ class ExecutionContext:
         ctx.state = state
         ctx.deadline = deadline if timeout is None else earliest(deadline, now + timeout)
         ctx._token = None
-        ctx.metadata = _metadata(md) if md else _EMPTY
+        ctx.metadata = _metadata(md)
         ctx.started_at = time.time()
         ctx.started_monotonic = now
         ctx.name = name

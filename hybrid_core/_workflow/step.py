@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Runtime", "Step", "StepCall"]
 
-# How the runner calls a step: 0 and 1 are its fast paths, 2 is everything else.
+# How the runner calls a step: 0 and 1 are a function's fast paths, 3 another kind's
+# invoke without a timeout, 2 everything else.
 FAST_ASYNC, FAST_SYNC, GENERAL, INVOKE = 0, 1, 2, 3
 Pool = Literal["thread", "process"]
 Invoke = Callable[["StepCall"], Awaitable[Any]]
@@ -308,13 +309,12 @@ class Step:
         plain = fn is not None and pool is None and not wants_context
         # A step of another kind (an engine, a capability, a nested workflow) without a
         # timeout has its invoke called straight from the runner's loop.
-        mode = (
-            (INVOKE if invoke is not None and timeout is None else GENERAL)
-            if not plain or timeout is not None
-            else FAST_ASYNC
-            if is_async
-            else FAST_SYNC
-        )
+        if timeout is not None:
+            mode = GENERAL
+        elif plain:
+            mode = FAST_ASYNC if is_async else FAST_SYNC
+        else:
+            mode = INVOKE if invoke is not None else GENERAL
         object.__setattr__(self, "plain", plain)
         object.__setattr__(self, "mode", mode)
 
