@@ -115,6 +115,31 @@ def _resolve_config(
     )
 
 
+LOOP_THREADS_GRACE = 5.0
+"""Seconds closing a private loop waits for its default executor's threads."""
+
+
+def _private_loop() -> tuple[asyncio.AbstractEventLoop, ThreadPoolExecutor]:
+    """A new loop whose default executor (to_thread, getaddrinfo) is one we can join."""
+    loop = asyncio.new_event_loop()
+    pool = ThreadPoolExecutor(thread_name_prefix="hybrid-loop")
+    loop.set_default_executor(pool)
+    return loop, pool
+
+
+def _finish_loop(loop: asyncio.AbstractEventLoop, pool: ThreadPoolExecutor) -> None:
+    """Close a private loop as asyncio.run closes its own: async generators finished, and
+    the default executor's threads joined, so none outlives it. A thread still busy after
+    :data:`LOOP_THREADS_GRACE` seconds (a call that never returns) is left, not waited for."""
+    try:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    finally:
+        loop.close()
+    joiner = threading.Thread(target=pool.shutdown, name="hybrid-join", daemon=True)
+    joiner.start()
+    joiner.join(LOOP_THREADS_GRACE)
+
+
 class Hybrid(Assembly):
     """The system a host embeds.
 
@@ -182,6 +207,7 @@ class Hybrid(Assembly):
         self._state = _NEW
         self._lock = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_pool: ThreadPoolExecutor | None = None
         self._loop_lock = threading.Lock()
 
     # -- what the host reads --------------------------------------------------------------
@@ -259,8 +285,16 @@ class Hybrid(Assembly):
             loop = self._loop
             if loop is None or loop.is_running():
                 return
-            self._loop = None
-        loop.close()
+            pool, self._loop, self._loop_pool = self._loop_pool, None, None
+        assert pool is not None
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            _finish_loop(loop, pool)
+            return
+        # Another loop runs in this thread (an async host): finish ours beside it.
+        with ThreadPoolExecutor(1, thread_name_prefix="hybrid-sync") as helper:
+            helper.submit(_finish_loop, loop, pool).result()
 
     async def __aenter__(self) -> Hybrid:
         return await self.astart()
@@ -328,7 +362,7 @@ class Hybrid(Assembly):
     def _on_own_loop(self, fn: Callable[[], Awaitable[T]]) -> T:
         with self._loop_lock:
             if self._loop is None or self._loop.is_closed():
-                self._loop = asyncio.new_event_loop()
+                self._loop, self._loop_pool = _private_loop()
             loop = self._loop
         return loop.run_until_complete(_as_coroutine(fn))
 

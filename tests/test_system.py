@@ -17,7 +17,9 @@ from hybrid_core import (
     LocalExecutor,
     PluginError,
     SystemStateError,
+    Workflow,
 )
+from hybrid_core import input as hc_input
 from hybrid_core._execution.executor import Call
 from hybrid_core.testing import make_engine, make_plugin, make_system
 
@@ -271,3 +273,48 @@ def test_a_sync_twin_inside_an_async_with_system_leaks_no_loop() -> None:
         capture_output=True, text=True, check=False, timeout=60,
     )  # fmt: skip
     assert (result.stdout.strip(), result.stderr) == ("done", "")
+
+
+def test_closing_a_sync_system_joins_its_loops_default_executor_threads() -> None:
+    import threading
+
+    async def off_loop(x: int) -> int:
+        return await asyncio.to_thread(lambda: x + 1)  # the loop's default executor
+
+    wf = Workflow("thread", inputs=["x"])
+    wf.step("off", off_loop, x=hc_input("x"))
+    wf.returns("off")
+    before = {t.ident for t in threading.enumerate()}
+    with Hybrid(entry_points=False) as system:
+        assert system.run(wf, x=1).value == 2
+        assert any(t.name.startswith("hybrid-loop") for t in threading.enumerate())
+    left = [t.name for t in threading.enumerate() if t.ident not in before]
+    assert left == []
+
+
+def test_closing_does_not_wait_for_a_thread_call_that_never_returns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    import hybrid_core._system
+
+    monkeypatch.setattr(hybrid_core._system, "LOOP_THREADS_GRACE", 0.2)
+    release = threading.Event()
+
+    async def stuck() -> str:
+        asyncio.get_running_loop().run_in_executor(None, release.wait)
+        return "left"
+
+    wf = Workflow("stuck")
+    wf.step("off", stuck)
+    wf.returns("off")
+    system = Hybrid(entry_points=False).start()
+    try:
+        assert system.run(wf).value == "left"
+        closing = threading.Thread(target=system.close, daemon=True)
+        closing.start()
+        closing.join(60)
+        assert not closing.is_alive()  # close returned while the thread call still waits
+    finally:
+        release.set()
