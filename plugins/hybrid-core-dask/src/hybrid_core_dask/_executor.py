@@ -91,6 +91,7 @@ class DaskExecutor:
         self._workers_at = 0.0
         self._affinity: dict[Hashable, str] = {}
         self._tracker: int | None = -1  # multiprocessing's tracker before our cluster
+        self._threads: set[int | None] = set()  # the threads there before our client
 
     # -- starting -------------------------------------------------------------------------
 
@@ -114,6 +115,7 @@ class DaskExecutor:
             from distributed import Client
 
             settings = self.settings
+            self._threads = {t.ident for t in threading.enumerate()}
             if settings.address is None:
                 self._tracker = _tracker_pid()
                 self._cluster = self._local_cluster()
@@ -326,6 +328,15 @@ class DaskExecutor:
         self._close_cluster()
         if client is not None:
             _release_offload_thread()
+        self._join_profilers()
+
+    def _join_profilers(self) -> None:
+        """Wait for the profiling threads our scheduler started: told to stop when it
+        closed, each ends at its next sample (``distributed.profile.watch``, 10-20 ms)."""
+        deadline = time.monotonic() + self.settings.close_timeout
+        for thread in threading.enumerate():
+            if thread.name == "Profile" and thread.ident not in self._threads:
+                thread.join(max(0.0, deadline - time.monotonic()))
 
     def _close_cluster(self) -> None:
         cluster, self._cluster = self._cluster, None
