@@ -5,7 +5,9 @@ driver); this executor only runs :class:`hybrid_core.Call` objects. The client i
 synchronous ``distributed.Client``, whose event loop runs in a thread of its own, so a
 cluster keeps its heartbeats whether or not the system's loop is running; each call is
 submitted and awaited on that loop and handed back to the caller's, in batches (see
-:mod:`._relay`).
+:mod:`._relay`); the calls one turn of that loop submits go to the scheduler as one
+graph (:mod:`._batch`), and the results that arrive together are fetched together
+(:mod:`._fetch`).
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ import attrs
 import cloudpickle
 from hybrid_core import Call, ExecutorError, WorkerLost
 
+from ._batch import Batcher
 from ._fetch import OWN, Fetcher
 from ._relay import Relay
-from ._remote import run_call
 from ._settings import DaskSettings
 
 __all__ = ["DaskExecutor"]
@@ -84,6 +86,7 @@ class DaskExecutor:
         self._client: Any = None
         self._relay: Relay | None = None
         self._fetcher: Fetcher | None = None
+        self._batcher: Batcher | None = None
         self._cluster: Any = None
         self._starting = threading.Lock()
         self._closed = False
@@ -137,6 +140,7 @@ class DaskExecutor:
                 ) from None
             self._relay = Relay(client.loop.asyncio_loop, self._lost)
             self._fetcher = Fetcher(client)
+            self._batcher = Batcher(client)
             self._client = client
             return client
 
@@ -210,7 +214,16 @@ class DaskExecutor:
         options = await self._placement(client, call)
         fn = getattr(call.fn, "__name__", "call")
         key = f"{fn}-{call.key or 'hook'}-{uuid.uuid4().hex[:12]}"
-        future = client.submit(run_call, blob, key=key, pure=False, retries=0, **options)
+        batcher = self._batcher
+        if batcher is None:
+            raise self._lost()
+        submitted = batcher.submit(blob, key, options)
+        try:
+            future = await submitted
+        except asyncio.CancelledError:
+            if submitted.done() and not submitted.cancelled():
+                submitted.result().release()  # sent already: the cluster forgets it
+            raise
         try:
             fetcher = self._fetcher
             if fetcher is not None:

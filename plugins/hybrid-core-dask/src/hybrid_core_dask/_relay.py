@@ -52,6 +52,7 @@ class Relay:
         self._outbox: list[Job] = []
         self._inbox: dict[asyncio.AbstractEventLoop, list[Job]] = {}
         self._open: set[Job] = set()  # sent, outcome not yet handed back
+        self._sending: set[asyncio.AbstractEventLoop] = set()  # callers' loops to send
         self._closed = False
 
     def run(self, make: Callable[[], Coroutine[Any, Any, Any]]) -> Job:
@@ -62,20 +63,29 @@ class Relay:
         """
         job = Job(make, asyncio.get_running_loop())
         with self._lock:
-            if self._closed:
+            if self._closed or self._target.is_closed():
                 raise RuntimeError("the relay is closed")
             self._outbox.append(job)
             self._open.add(job)
-            first = len(self._outbox) == 1
-        if first:
-            try:
-                self._target.call_soon_threadsafe(self._start)
-            except RuntimeError:
-                with self._lock:
-                    self._outbox.clear()
-                    self._open.discard(job)
-                raise
+            first = job.loop not in self._sending
+            self._sending.add(job.loop)
+        if first:  # sent when this turn of the caller's loop ends, with what it adds
+            job.loop.call_soon(self._send, job.loop)
         return job
+
+    def _send(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            self._sending.discard(loop)
+            if not self._outbox:
+                return  # another caller's loop sent them
+        try:
+            self._target.call_soon_threadsafe(self._start)
+        except RuntimeError:  # the target loop closed since: nothing will run them
+            with self._lock:
+                jobs, self._outbox = self._outbox, []
+                self._open.difference_update(jobs)
+            for job in jobs:
+                self._hand_back(job.loop, [job], failed=True)
 
     def cancel(self, job: Job) -> None:
         """The caller gave up on ``job``: cancel its coroutine where it runs."""
