@@ -202,7 +202,6 @@ class Hybrid(Assembly):
         self._contrib = {}
         self._noted = set()
         self._started_engines: list[Engine] = []
-        self._defaults: dict[int, Mapping[str, Any]] = {}
         self._declared = {}
         self._state = _NEW
         self._lock = asyncio.Lock()
@@ -444,8 +443,7 @@ class Hybrid(Assembly):
         cancelled. An input named like one of these options goes in ``inputs``.
         """
         wf = self.workflow(workflow) if isinstance(workflow, str) else workflow
-        defaults = self._defaults.get(id(wf), {})
-        given = {**defaults, **(inputs or {}), **more_inputs}
+        given = {**wf.defaults, **(inputs or {}), **more_inputs}
         durable = None
         if self.journal is not None and (context is None or context.parent is None):
             # A nested call (a workflow serving a capability) is part of its caller's run.

@@ -421,10 +421,11 @@ class DefinitionProblem:
     ``unknown_return``, ``cycle`` (``cycle`` then holds the step names in data-flow order,
     the first repeated last), ``invalid_step`` (a step's own check failed, e.g. an argument
     its function does not take), ``nested`` (a problem of a workflow used by a step).
-    ``suggestions`` holds did-you-mean names.
+    ``suggestions`` holds did-you-mean names; ``missing``, for ``unknown_step`` and
+    ``unknown_return``, the step name that is not there.
     """
 
-    __slots__ = ("cycle", "kind", "message", "step", "suggestions")
+    __slots__ = ("cycle", "kind", "message", "missing", "step", "suggestions")
 
     def __init__(
         self,
@@ -434,9 +435,11 @@ class DefinitionProblem:
         step: str | None = None,
         suggestions: Sequence[str] = (),
         cycle: Sequence[str] = (),
+        missing: str | None = None,
     ) -> None:
         self.kind = kind
         self.message = message
+        self.missing = missing
         self.step = step
         self.suggestions = tuple(suggestions)
         self.cycle = tuple(cycle)

@@ -94,6 +94,47 @@ def test_compose_and_switch_between_declared_workflows(steps_module: str) -> Non
         assert s.run("main", n=1, text="Hi").steps["pick"].status.value == "succeeded"
 
 
+def test_a_nested_declared_workflow_fills_the_inputs_a_step_leaves_out(steps_module: str) -> None:
+    m = steps_module
+    config = {"workflows": {
+        "sq": {"inputs": {"item": {}, "offset": {"default": 100}},
+               "steps": {"s": {"call": f"{m}:square",
+                               "args": {"item": {"input": "item"}, "offset": {"input": "offset"}}}},
+               "returns": "s"},
+        "one": {"steps": {"n": {"workflow": "sq", "args": {"item": {"value": 3}}}},
+                "returns": "n"},
+        "each": {"steps": {"m": {"map": {"workflow": "sq"}, "over": {"value": [1, 2]}}},
+                 "returns": "m"},
+        "pick": {"inputs": {"kind": {"default": "a"}},
+                 "steps": {"p": {"switch": {}, "on": {"input": "kind"},
+                                 "branches": {"a": {"workflow": "sq"}},
+                                 "args": {"item": {"value": 2}}}},
+                 "returns": "p"},
+    }}  # fmt: skip
+    with system(config) as s:
+        assert s.run("one").unwrap() == 109  # offset: sq's own default
+        assert s.run("each").unwrap() == [101, 104]  # the element goes to the input with none
+        assert s.run("pick").unwrap() == 104
+        assert s.run("sq", item=2, offset=0).unwrap() == 4
+        assert s.run("one").steps["n"].children[0].inputs == {"item": 3, "offset": 100}
+
+
+def test_a_step_that_could_not_be_built_is_not_also_an_unknown_step(steps_module: str) -> None:
+    m = steps_module
+    config = {"workflows": {"w": {"returns": "pick", "steps": {
+        "pick": {"switch": {"a": 1}},
+        "after": {"call": f"{m}:total", "args": {"values": {"result": "pick"}},
+                  "wait_for": ["pick"]},
+        "other": {"call": f"{m}:total", "args": {"values": {"result": "nosuch"}}},
+    }}}}  # fmt: skip
+    with pytest.raises(ConfigError) as info:
+        system(config).start()
+    messages = [str(p) for p in info.value.problems]
+    assert any("a switch step needs on = <reference>" in m for m in messages), messages
+    assert not any("unknown step 'pick'" in m for m in messages), messages
+    assert any("unknown step 'nosuch'" in m for m in messages), messages  # a real one stays
+
+
 def test_a_literal_that_looks_like_a_reference_is_written_with_value(steps_module: str) -> None:
     config = {"workflows": {"w": {"steps": {
         "s": {"call": "builtins:str", "args": {"object": {"value": {"input": "x"}}}}},

@@ -86,6 +86,26 @@ def test_workflow_rejects_bad_names_and_capabilities() -> None:
         Workflow("ok", capabilities={"bad name": 1})
 
 
+def test_inputs_with_defaults_may_be_left_out_by_a_run_and_a_nested_step() -> None:
+    inner = Workflow("inner", ["a", "b"], defaults={"b": 10})
+    inner.step("sum", add, a=input("a"), b=input("b"))
+    inner.returns("sum")
+    assert dict(inner.defaults) == {"b": 10} and dict(Workflow("w").defaults) == {}
+    outer = Workflow("outer", ["x", "xs"])
+    outer.compose("nested", inner, a=input("x"))
+    outer.map("each", inner, over=input("xs"))  # each element goes to "a", the open input
+    outer.returns({"nested": "nested", "each": "each"})
+    assert run(inner, {"a": 1}).unwrap() == 11
+    assert run(inner, {"a": 1, "b": 2}).unwrap() == 3
+    assert run(outer, {"x": 1, "xs": [2, 3]}).unwrap() == {"nested": 11, "each": [12, 13]}
+    with pytest.raises(WorkflowInputError, match="'a'"):
+        run(inner, {"b": 2})
+    with pytest.raises(TypeError, match=r"defaults for \['c'\], which are not among its inputs"):
+        Workflow("w", ["a"], defaults={"c": 1})
+    with pytest.raises(TypeError, match="defaults must be a mapping"):
+        Workflow("w", ["a"], defaults=[("a", 1)])  # type: ignore[arg-type]
+
+
 def test_result_paths_follow_keys_indexes_and_attributes() -> None:
     class Found:
         def __init__(self) -> None:

@@ -134,7 +134,9 @@ class _Builder:
             caps = {}
         description = self.text(table, "description", key)
         try:
-            wf = Workflow(name, inputs, description=description, capabilities=caps)
+            wf = Workflow(
+                name, inputs, description=description, capabilities=caps, defaults=defaults
+            )
         except (TypeError, ValueError) as exc:
             self.problem(key, str(exc))
             return None
@@ -142,12 +144,15 @@ class _Builder:
         if not isinstance(steps, Mapping) or not steps:
             self.problem(f"{key}.steps", "must be a table with at least one step")
             return None
+        broken = set()  # steps whose own problems are reported: no "unknown step" for them
         for step_name, spec in steps.items():
             step = self._step(str(step_name), spec, f"{key}.steps.{_quote(str(step_name))}")
             if step is not None:
                 wf.add(step)
+            else:
+                broken.add(str(step_name))
         self._returns(wf, table.get("returns"), f"{key}.returns")
-        self._definition(wf, key)
+        self._definition(wf, key, broken)
         return Declared(wf, defaults, _descriptions(table.get("inputs")))
 
     def _inputs(self, spec: Any, key: str) -> tuple[list[str], dict[str, Any]]:
@@ -181,11 +186,13 @@ class _Builder:
     def _ret(self, spec: Any) -> Any:
         return self.argument(spec, "") if isinstance(spec, Mapping) else spec
 
-    def _definition(self, wf: Workflow, key: str) -> None:
+    def _definition(self, wf: Workflow, key: str, broken: set[str]) -> None:
         try:
             wf.validate()
         except WorkflowDefinitionError as exc:
             for p in exc.problems:
+                if p.missing is not None and p.missing in broken:
+                    continue  # the step is there, but could not be built: said already
                 where = f"{key}.steps.{_quote(p.step)}" if p.step else key
                 self.problem(where, p.message)
 

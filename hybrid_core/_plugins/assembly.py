@@ -156,7 +156,6 @@ class Assembly:
     _contrib: dict[str, _Contribution]
     _started_engines: list[Engine]
     _noted: set[str]  # failed plugins already noted in the registry
-    _defaults: dict[int, Mapping[str, Any]]
     _declared: dict[str, Shipped]  # workflows built from TOML tables, by name
     unresolved: list[Unresolved]
     _fatal: list[ConfigProblem]  # raised together once every name has been checked
@@ -185,7 +184,7 @@ class Assembly:
     def declared_workflows(self) -> list[dict[str, Any]]:
         """Every registered workflow with its origin, file, description and inputs."""
         return [
-            describe_workflow(p, self._declared, self._defaults.get(id(p.target), {}))
+            describe_workflow(p, self._declared)
             for p in sorted(self.registry.of_kind(ProviderKind.WORKFLOW), key=lambda p: p.name)
         ]
 
@@ -364,7 +363,6 @@ class Assembly:
             contribution.providers += [p.name for p in providers]
             for workflow, found in shipped.items():
                 self._declared[workflow] = found
-                self._defaults[id(found.declared.workflow)] = found.declared.defaults
 
     def _declare_workflows(self) -> None:
         """Build ``[workflows.*]`` and check ``[engines.*]`` names; problems are fatal."""
@@ -393,7 +391,6 @@ class Assembly:
         entries = [(ProviderKind.WORKFLOW, n, d.workflow.capabilities, d.workflow)
                    for n, d in built.items()]  # fmt: skip
         self.registry.register_many(entries, origin="config")
-        self._defaults.update({id(d.workflow): d.defaults for d in built.values()})
         self._declared.update({n: Shipped(d, self.config.source or "<config>")
                               for n, d in built.items()})  # fmt: skip
 

@@ -83,15 +83,14 @@ def build_shipped(
     return built
 
 
-def describe_workflow(
-    provider: Provider, declared: Mapping[str, Shipped], defaults: Mapping[str, Any]
-) -> dict[str, Any]:
+def describe_workflow(provider: Provider, declared: Mapping[str, Shipped]) -> dict[str, Any]:
     """One registered workflow as ``hybrid workflows --json`` shows it; ``file`` is the
     TOML file that declared it (None for one a plugin built in Python)."""
     found = declared.get(provider.name)
     descriptions = found.declared.descriptions if found is not None else {}
     file = found.file if found is not None else None
     target = provider.target
+    defaults: Mapping[str, Any] = getattr(target, "defaults", None) or {}
     inputs = [
         {
             "name": name,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any, TypeVar, overload
 
 from .._core.records import check_provider_name, freeze_capabilities
@@ -65,6 +66,8 @@ class Workflow:
     ``wf.returns("parse")``. Steps may be added in any order; the definition is checked as a
     whole, every problem at once, by :meth:`validate` or the first run. ``capabilities``
     (capability -> priority) lets the router send requests for them to this workflow.
+    ``defaults`` (input -> value) makes those inputs optional: a run, and a step that runs
+    this workflow nested, may leave them out.
     """
 
     __slots__ = (
@@ -73,6 +76,7 @@ class Workflow:
         "_returns",
         "_steps",
         "capabilities",
+        "defaults",
         "description",
         "inputs",
         "name",
@@ -86,6 +90,7 @@ class Workflow:
         description: str = "",
         capabilities: Mapping[str, int] | None = None,
         returns: Any = None,
+        defaults: Mapping[str, Any] | None = None,
     ) -> None:
         self.name = check_provider_name(name, "workflow")
         names = (inputs,) if isinstance(inputs, str) else tuple(inputs)
@@ -93,6 +98,18 @@ class Workflow:
             if not isinstance(item, str) or not item.isidentifier():
                 raise TypeError(f"workflow {name!r}: input names must be identifiers, not {item!r}")
         self.inputs: tuple[str, ...] = names
+        if defaults is not None and not isinstance(defaults, Mapping):
+            raise TypeError(
+                f"workflow {name!r}: defaults must be a mapping of input name to value, "
+                f"not {type(defaults).__name__}"
+            )
+        extra = [key for key in defaults or {} if key not in names]
+        if extra:
+            raise TypeError(
+                f"workflow {name!r}: defaults for {extra}, which are not among its inputs "
+                f"{list(names)}; add them to inputs or drop their defaults"
+            )
+        self.defaults: Mapping[str, Any] = MappingProxyType(dict(defaults or {}))
         self.description = description
         self.capabilities = freeze_capabilities(capabilities or {}, owner=f"workflow {name!r}")
         self._steps: list[Step] = []

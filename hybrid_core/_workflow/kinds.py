@@ -88,7 +88,7 @@ def _input_problems(
     found = [
         f"{what} {workflow.name!r} needs input {name!r}, which the step does not pass"
         for name in workflow.inputs
-        if name not in passed
+        if name not in passed and name not in workflow.defaults
     ]
     if exact:
         known = ", ".join(map(repr, workflow.inputs)) or "none"
@@ -97,6 +97,13 @@ def _input_problems(
             for name in sorted(passed - set(workflow.inputs))
         ]
     return found
+
+
+def _free_inputs(workflow: Workflow, passed: set[str]) -> list[str]:
+    """The inputs a step leaves open: those with no default, else every one not passed."""
+    open_ = [n for n in workflow.inputs if n not in passed]
+    required = [n for n in open_ if n not in workflow.defaults]
+    return required or open_
 
 
 class _Compose:
@@ -286,7 +293,7 @@ class _Map:
             return []
         passed = set(step.arguments) - {OVER}
         if self.item is None:
-            free = [n for n in self.workflow.inputs if n not in passed]
+            free = _free_inputs(self.workflow, passed)
             return [
                 f"cannot tell which input of workflow {self.workflow.name!r} takes each "
                 f"element (inputs the step does not pass: {free}); give item='name'"
@@ -326,7 +333,7 @@ def map_step(
         raise ValueError(f"map step {name!r}: concurrency must be an int >= 1 or None")
     if workflow is not None and item is None:
         # The element goes to the one input the step's arguments leave open.
-        free = [n for n in workflow.inputs if n not in (arguments or {})]
+        free = _free_inputs(workflow, set(arguments or {}))
         item = free[0] if len(free) == 1 else None
     kind = _Map(
         name,
@@ -441,7 +448,7 @@ class _Switch:
                 f"switch {self.name!r}: no branch for {key!r} and no default (branches: {known})"
             )
         if branch.workflow is not None:
-            inputs = {n: args[n] for n in branch.workflow.inputs}
+            inputs = {n: args[n] for n in branch.workflow.inputs if n in args}
             return await run_nested(
                 call,
                 branch.workflow,

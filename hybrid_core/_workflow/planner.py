@@ -209,6 +209,7 @@ class _Checker:
                         f"{ref.step!r}{_hint(close)}",
                         step=step.name,
                         suggestions=close,
+                        missing=ref.step,
                     )
                     continue
                 self.deps[i][j] = None
@@ -242,6 +243,7 @@ class _Checker:
                     f"step {step.name!r}: wait_for names unknown step {name!r}{_hint(close)}",
                     step=step.name,
                     suggestions=close,
+                    missing=name,
                 )
                 continue
             self.deps[i][j] = None
@@ -292,6 +294,7 @@ class _Checker:
                     "unknown_return",
                     f"the return names unknown step {ref.step!r}{_hint(close)}",
                     suggestions=close,
+                    missing=ref.step,
                 )
         self.plan.return_steps = tuple(steps)
 

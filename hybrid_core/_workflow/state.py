@@ -90,6 +90,8 @@ class RunState:
         prefix: str = "",
     ) -> None:
         plan = self.plan = workflow.plan()
+        if workflow.defaults:
+            inputs = {**workflow.defaults, **inputs}
         check_inputs(workflow, inputs)
         self.workflow = workflow
         self.name = workflow.name
