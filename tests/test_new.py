@@ -176,6 +176,24 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return env
 
 
+@pytest.mark.parametrize("name", ["acme-text", "acme-corporation-text-tools"])
+def test_the_generated_code_passes_ruff_with_the_settings_it_ships(
+    tmp_path: Path, name: str
+) -> None:
+    pytest.importorskip("ruff", reason="ruff is not installed (tox installs it)")
+    project = tmp_path / name
+    for relative, text in render(parse_kinds(",".join(KINDS)), plugin_names(name)).items():
+        target = project / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    for command in (["check", "--no-cache", "."], ["format", "--no-cache", "--check", "."]):
+        done = subprocess.run(
+            [sys.executable, "-m", "ruff", *command],
+            cwd=project, capture_output=True, text=True, check=False, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
 @pytest.fixture(scope="module")
 def scaffolds(venv: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Every scaffold, written by the venv's own ``hybrid new`` and pip-installed there."""
