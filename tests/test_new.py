@@ -59,7 +59,7 @@ def test_every_file_is_filled_in_and_the_python_parses(kinds: str) -> None:
         tables = tomllib.loads(files["src/acme_text/workflows.toml"])
         assert list(tables) == ["workflows"]
         assert list(tables["workflows"]) == ["acme-text.summary"]
-    configured = "sink" in kinds or "executor" in kinds
+    configured = "sink" in kinds or "executor" in kinds or "strategy" in kinds
     assert ("src/acme_text/settings.py" in files) is configured
     assert ("hybrid_settings" in files["src/acme_text/__init__.py"]) is configured
 

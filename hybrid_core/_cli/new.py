@@ -4,7 +4,7 @@ The files come from the templates shipped beside this module (``templates/``, pa
 data), filled in with :class:`string.Template`. Each kind adds one module to the
 package, the test that runs its contract suite, and its part of the README; the package's
 ``__init__`` re-exports the hooks of every kind chosen, so the entry point sees them all.
-A sink or an executor also declares its settings table (``settings.py``, the
+A sink, an executor or a strategy also declares its settings table (``settings.py``, the
 ``hybrid_settings()`` hook), and a workflow ships as ``workflows.toml``, package data.
 """
 
@@ -48,7 +48,7 @@ KINDS: dict[str, str] = {
 }
 
 # The kinds whose provider reads a settings table, declared through ``hybrid_settings()``.
-_CONFIGURED = ("executor", "sink")
+_CONFIGURED = ("executor", "sink", "strategy")
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)*\Z")
 _OWN_PREFIX = "hybrid-core-"
