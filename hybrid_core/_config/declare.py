@@ -43,18 +43,13 @@ REF_KEYS = ("input", "result", "value")
 
 
 class Declared:
-    """A workflow built from configuration, with its inputs' defaults and descriptions."""
+    """A workflow built from configuration, with its inputs' descriptions (their defaults
+    are the workflow's own, ``workflow.defaults``)."""
 
-    __slots__ = ("defaults", "descriptions", "workflow")
+    __slots__ = ("descriptions", "workflow")
 
-    def __init__(
-        self,
-        workflow: Workflow,
-        defaults: Mapping[str, Any],
-        descriptions: Mapping[str, str] | None = None,
-    ) -> None:
+    def __init__(self, workflow: Workflow, descriptions: Mapping[str, str] | None = None) -> None:
         self.workflow = workflow
-        self.defaults = dict(defaults)
         self.descriptions = dict(descriptions or {})
 
 
@@ -153,7 +148,7 @@ class _Builder:
                 broken.add(str(step_name))
         self._returns(wf, table.get("returns"), f"{key}.returns")
         self._definition(wf, key, broken)
-        return Declared(wf, defaults, _descriptions(table.get("inputs")))
+        return Declared(wf, _descriptions(table.get("inputs")))
 
     def _inputs(self, spec: Any, key: str) -> tuple[list[str], dict[str, Any]]:
         if isinstance(spec, list) and all(isinstance(i, str) and i for i in spec):

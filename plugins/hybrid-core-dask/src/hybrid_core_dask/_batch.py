@@ -48,19 +48,16 @@ class Batcher:
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, []
-        groups: dict[Hashable, list[tuple[bytes, str, asyncio.Future[Any]]]] = {}
-        first: dict[Hashable, Mapping[str, Any]] = {}
+        # Placement options -> the calls sharing them (the options of the first one).
+        groups: dict[Hashable, tuple[Mapping[str, Any], list[Any]]] = {}
         for blob, key, options, waiter in pending:
-            if waiter.cancelled():
-                continue
-            group = _group(options)
-            first.setdefault(group, options)
-            groups.setdefault(group, []).append((blob, key, waiter))
-        for group, calls in groups.items():
+            if not waiter.cancelled():
+                groups.setdefault(_group(options), (options, []))[1].append((blob, key, waiter))
+        for options, calls in groups.values():
             try:
                 futures = self._client.map(
                     run_call, [blob for blob, _, _ in calls], key=[key for _, key, _ in calls],
-                    pure=False, retries=0, **first[group],
+                    pure=False, retries=0, **options,
                 )  # fmt: skip
             except Exception as exc:  # noqa: BLE001 - each caller gets why
                 for _, _, waiter in calls:
