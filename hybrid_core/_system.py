@@ -386,8 +386,7 @@ class Hybrid(Assembly):
         Options go to :meth:`Router.aexecute`: ``strategy``, ``providers``, ``timeout``,
         ``retries``, ``fallbacks``.
         """
-        served = await self.router.aserve(capability, payload, context, **options)
-        return served.value
+        return await self.router.route(capability, payload, context, None, None, **options)
 
     def execute(self, capability: str, payload: Any = None, **options: Any) -> Any:
         """Synchronous twin of :meth:`aexecute`."""

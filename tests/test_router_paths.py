@@ -101,6 +101,77 @@ async def test_a_handler_that_takes_the_context_gets_the_calls_own() -> None:
         assert (await system.arun(wf, x=1)).unwrap() == ("teller", "ask", "ask")
 
 
+class Watching:
+    """A strategy that is asked every time (not cacheable) and keeps the contexts it saw."""
+
+    name = "watching"
+
+    def __init__(self) -> None:
+        self.seen: list[ExecutionContext | None] = []
+
+    def order(self, candidates: Any, request: hc.RouteRequest) -> Any:
+        self.seen.append(request.context)
+        return list(candidates)
+
+
+async def test_a_strategy_that_is_asked_sees_the_steps_context_and_so_do_the_calls() -> None:
+    # The first provider fails, so the router tries the second in a second attempt: every
+    # decision and the call that takes a context see one context, the step's.
+    async def where(payload: Any, context: ExecutionContext) -> Any:
+        return context
+
+    watching = Watching()
+    plugin = make_plugin(
+        "paths",
+        engines=[Engine(name="down", capabilities={"op": 2}, handler=failing),
+                 Engine(name="teller", capabilities={"op": 1}, handler=where)],
+        strategies=[watching],
+    )  # fmt: skip
+    wf = hc.Workflow("w", inputs=["x"])
+    wf.add(hc.capability_step("ask", "op", strategy="watching", payload=hc.input("x")))
+    wf.returns("ask")
+    async with Hybrid(plugins=[plugin], entry_points=False) as system:
+        result = await system.arun(wf, x=1)
+        called = result.unwrap()
+        assert result.steps["ask"].provider == "teller"
+        assert len(watching.seen) == 2 and watching.seen[0] is watching.seen[1]
+        step = watching.seen[0]
+        assert step is not None and called.parent is step
+        assert (step.name, step.path, step.run_id) == ("ask", "ask", result.run_id)
+
+        # A request without a context: the strategy sees the root made for it.
+        watching.seen.clear()
+        assert (await system.aexecute("op", 1, strategy="watching")).parent is watching.seen[1]
+        root = watching.seen[0]
+        assert root is not None and root.parent is None and root.name == "op"
+
+
+async def test_an_engine_steps_handler_gets_a_child_of_the_steps_context() -> None:
+    async def where(payload: Any, context: ExecutionContext) -> Any:
+        assert context.parent is not None
+        return context.name, context.parent.name, context.path, context.run_id
+
+    wf = hc.Workflow("w", inputs=["x"])
+    wf.add(hc.engine_step("pin", "teller", payload=hc.input("x")))
+    wf.returns("pin")
+    async with host(Engine(name="teller", capabilities={"op": 1}, handler=where)) as system:
+        result = await system.arun(wf, x=1)
+        assert result.unwrap() == ("teller", "pin", "pin", result.run_id)
+
+
+def test_a_step_call_makes_the_steps_context_when_first_read() -> None:
+    step = hc.Step("s", invoke=lambda call: None, kind="custom")
+    run = ExecutionContext.root(name="run", timeout=60)
+    call = hc.StepCall(step, {}, None, 1, None, path="m[2]/s", run_context=run)  # type: ignore[arg-type]
+    context = call.context
+    assert context is call.context and context.parent is run and call.run_context is run
+    assert (context.name, context.path, context.deadline) == ("s", "m[2]/s", run.deadline)
+    given = run.child(name="own")
+    assert hc.StepCall(step, {}, given, 1, None).run_context is given  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="needs a context or a run_context"):
+        hc.StepCall(step, {}, None, 1, None)  # type: ignore[arg-type]
+
+
 def test_every_request_deposits_into_the_retry_budget() -> None:
     policy = RoutingPolicy(
         retries=5, backoff=0.0, retry_budget=0.5, min_retries_per_second=0.0, cooldown_after=100

@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from .._core.records import Engine, Provider, freeze_capabilities
+from .._core.registry import Registry
+from .._routing.router import Router
 from .._workflow import Step, StepCall, Workflow
 from .._workflow.definition import _split
 from ..exceptions import AllProvidersFailed, EngineError, SystemStateError
@@ -41,14 +43,15 @@ def _payload(arguments: Mapping[str, Any]) -> Any:
     return dict(arguments)
 
 
-def _system(call: StepCall) -> Any:
-    system = getattr(call.runtime, "system", None)
-    if system is None or not hasattr(type(system), "router"):
+def _router(call: StepCall) -> Router:
+    """The router of the system running the step's workflow (which must be running)."""
+    try:
+        return call.runtime.system.router  # type: ignore[no-any-return]
+    except AttributeError:  # no system: a workflow run on its own
         raise SystemStateError(
             f"step {call.step.name!r} needs a running Hybrid system to reach engines; run the "
             "workflow with system.arun(...) rather than on its own"
-        )
-    return system
+        ) from None
 
 
 class _Pinned:
@@ -59,11 +62,12 @@ class _Pinned:
     def __init__(self, target: str) -> None:
         self.target = target
 
-    async def __call__(self, call: StepCall) -> Any:
-        system = _system(call)
-        provider = system.registry.get(self.target)
+    def __call__(self, call: StepCall) -> Awaitable[Any]:
+        # Not a coroutine of its own: the router's call is what the step awaits.
+        router = _router(call)
+        provider = router.registry.get(self.target)
         if provider is None:
-            close = system.registry.suggest_name(self.target)
+            close = router.registry.suggest_name(self.target)
             hint = f" (did you mean {close!r}?)" if close else ""
             raise EngineError(
                 self.target,
@@ -71,7 +75,9 @@ class _Pinned:
                 "('hybrid capabilities' lists what is installed)",
             )
         call.provider = provider.name
-        return await system.router.call(provider, _payload(call.arguments), call.context)
+        # The step's own context only where the call could tell it from the run's.
+        context = call.context if router.sees_context(provider.target) else call.run_context
+        return router.call(provider, _payload(call.arguments), context)
 
 
 class _Routed:
@@ -92,21 +98,19 @@ class _Routed:
         self.fallbacks, self.retries = tuple(fallbacks), retries
         self.with_provider = with_provider
 
-    async def __call__(self, call: StepCall) -> Any:
-        router = _system(call).router
-        value, provider, fallback = await router.aserve(
-            self.capability,
-            _payload(call.arguments),
-            call.context,
-            strategy=self.strategy,
-            providers=self.providers,
-            retries=self.retries,
-            fallbacks=self.fallbacks,
-        )
-        call.provider, call.fallback = provider, fallback
-        if self.with_provider:
-            return {"provider": provider, "result": value, "fallback": fallback}
-        return value
+    def __call__(self, call: StepCall) -> Awaitable[Any]:
+        # Not a coroutine of its own: the router's request is what the step awaits, and it
+        # writes who served into the call. The step's context is made if something reads it.
+        routed = _router(call).route(
+            self.capability, _payload(call.arguments), None, call, call, self.strategy,
+            self.providers, None, self.retries, self.fallbacks,
+        )  # fmt: skip
+        return _with_provider(routed, call) if self.with_provider else routed
+
+
+async def _with_provider(routed: Awaitable[Any], call: StepCall) -> dict[str, Any]:
+    value = await routed
+    return {"provider": call.provider, "result": value, "fallback": call.fallback}
 
 
 def engine_step(name: str, engine: str | Engine, /, **kwargs: Any) -> Step:
@@ -182,12 +186,12 @@ class _Parallel:
         self.aggregate, self.quorum = aggregate, quorum
 
     async def __call__(self, call: StepCall) -> Any:
-        system = _system(call)
-        candidates = self._candidates(system)
+        router = _router(call)
+        candidates = self._candidates(router.registry)
         payload = _payload(call.arguments)
-        tasks = {
+        tasks: dict[str, asyncio.Future[Any]] = {
             p.name: asyncio.ensure_future(
-                system.router.call(p, payload, call.context, capability=self.capability)
+                router.call(p, payload, call.context, capability=self.capability)
             )
             for p in candidates
         }
@@ -197,8 +201,8 @@ class _Parallel:
         finally:
             await _cancel(tasks.values())
 
-    def _candidates(self, system: Any) -> tuple[Provider, ...]:
-        found: tuple[Provider, ...] = system.registry.require(self.capability)
+    def _candidates(self, registry: Registry) -> tuple[Provider, ...]:
+        found: tuple[Provider, ...] = registry.require(self.capability)
         if self.providers is not None:
             found = tuple(p for p in found if p.name in self.providers)
             missing = [n for n in self.providers if n not in {p.name for p in found}]

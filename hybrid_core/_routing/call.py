@@ -68,7 +68,6 @@ class Caller:
         provider: Provider,
         payload: Any,
         context: ExecutionContext,
-        *,
         timeout: float | None = None,
         capability: str | None = None,
         attempt: int = 1,

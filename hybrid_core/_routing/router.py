@@ -22,7 +22,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     import random
@@ -152,6 +152,10 @@ class Router(Caller):
         providers: Sequence[str] | None,
         avoid: Sequence[str],
     ) -> Choice:
+        if not avoid:
+            cached = self._cached(capability, strategy, providers)
+            if cached is not None:
+                return cached
         everyone = self._candidates(capability, providers)
         stats = self._stats
         available: Sequence[Provider] = everyone
@@ -166,7 +170,7 @@ class Router(Caller):
             available = everyone
         # A strategy whose order depends on the candidates alone (``cacheable``) is asked
         # once per set of candidates: the registry makes a new tuple when they change. The
-        # whole choice is kept too, for the requests that have nothing to avoid.
+        # whole choice is kept too, for the requests that have nothing to avoid (_cached).
         reuse = available is everyone and not panic
         reuse = reuse and getattr(strategy, "cacheable", False) is True
         ordered: list[tuple[Provider, float | None]] | None = None
@@ -174,8 +178,6 @@ class Router(Caller):
         if reuse:
             hit = self._orders.get(capability)
             if hit is not None and hit[0] is strategy and hit[1] is everyone:
-                if not avoid:
-                    return hit[2]
                 ordered = hit[2].ordered
         if ordered is None:
             request = _new(_OpenRequest)
@@ -189,6 +191,23 @@ class Router(Caller):
         if avoid and len(ordered) > 1:
             ordered = _untried_first(ordered, avoid)  # a copy: a cached order stays as it is
         return Choice(capability, strategy.name, everyone, available, ordered, note, panic, avoid)
+
+    def _cached(
+        self, capability: str, strategy: RoutingStrategy, providers: Sequence[str] | None
+    ) -> Choice | None:
+        """The kept choice for ``capability``, while it still holds: the same strategy and
+        candidates, none of them cooling down. None when the strategy must be asked."""
+        hit = self._orders.get(capability)
+        if hit is None or hit[0] is not strategy:
+            return None
+        if hit[1] is not self._candidates(capability, providers):
+            return None
+        stats = self._stats
+        for p in hit[1]:
+            found = stats.get(p.name)
+            if found is not None and found.state != CLOSED:
+                return None
+        return hit[2]
 
     def _stats_of(self, providers: Sequence[Provider]) -> dict[str, Mapping[str, Any]]:
         now = time.monotonic()
@@ -245,11 +264,10 @@ class Router(Caller):
         capabilities or provider names tried in order when every attempt failed.
         Raises :class:`AllProvidersFailed` naming every attempt.
         """
-        served = await self.aserve(
-            capability, payload, context, strategy=strategy, providers=providers,
+        return await self.route(
+            capability, payload, context, None, None, strategy=strategy, providers=providers,
             timeout=timeout, retries=retries, fallbacks=fallbacks,
         )  # fmt: skip
-        return served.value
 
     async def aserve(
         self,
@@ -265,8 +283,50 @@ class Router(Caller):
     ) -> Served:
         """Like :meth:`aexecute`, returning a :class:`Served`: the value, the provider that
         served it and, when that was not the preferred one, why."""
-        ctx = context or ExecutionContext.root(name=capability)
+        into = _Into()
+        value = await self.route(
+            capability, payload, context, None, into, strategy=strategy, providers=providers,
+            timeout=timeout, retries=retries, fallbacks=fallbacks,
+        )  # fmt: skip
+        return Served(value, into.provider, into.fallback)  # type: ignore[arg-type]
+
+    def sees_context(self, target: Any) -> bool:
+        """Whether a call of ``target`` (a provider's) could tell the context it is given
+        from another with the same deadline and cancellation: it can when telemetry is
+        on (spans), when it takes a context or is a workflow, and when it is blocking (the
+        executor's call key holds the context's path)."""
+        return (
+            self.telemetry.enabled
+            or getattr(target, "context_mode", None) != "none"
+            or getattr(target, "blocking", False) is True
+        )
+
+    async def route(  # noqa: PLR0915 - every routed request's path, inline on purpose
+        self,
+        capability: str,
+        payload: Any,
+        context: ExecutionContext | None,
+        site: Site | None,
+        into: Into | None,
+        strategy: str | None = None,
+        providers: Sequence[str] | None = None,
+        timeout: float | None = None,
+        retries: int | None = None,
+        fallbacks: Sequence[str] = (),
+    ) -> Any:
+        """The attempts of one request; what :meth:`aexecute` and the steps run.
+
+        The request's context is ``site.context`` when a site (a step's attempt) is given,
+        else ``context``, else a root named after the capability; it is made only when
+        something reads it (telemetry, a strategy that is asked, a provider that sees a
+        context): until then ``context`` (a site's ``run_context``), which shares its
+        deadline and cancellation, is what the checks read. ``into``, when given, gets the
+        provider that served and the fallback note.
+        """
         self.requests += 1
+        # The request's context, once made; until then the checks read ``outer``.
+        real = context if site is None else None
+        outer = context if site is None else site.run_context
         # The attempts, inline: this is every routed request's path.
         policy = self.policy
         wanted = strategy or policy.capability_strategies.get(capability, policy.strategy)
@@ -279,22 +339,33 @@ class Router(Caller):
                 raise
         allowed = 1 + (policy.retries if retries is None else retries)
         self._budget.pending += 1  # a deposit (RetryBudget.deposit), inline
-        attempts: list[tuple[str, BaseException]] = []
-        failed: list[str] = []
+        # Made at the first failure: most requests have none.
+        attempts: list[tuple[str, BaseException]] = _NO_ATTEMPTS
+        failed: list[str] = _NO_ATTEMPTS
         why = ""
         for attempt in range(1, allowed + 1):
-            ctx.check()
-            choice = self._choose(capability, payload, ctx, chosen, providers, failed)
+            checked = real or outer
+            if checked is not None:
+                checked.check()
+            choice = None if failed else self._cached(capability, chosen, providers)
+            if choice is None:
+                real = real or _context(site, capability)
+                choice = self._choose(capability, payload, real, chosen, providers, failed)
             if self.telemetry.enabled:
-                self._emit_decision(choice.decision(), ctx, attempt)
+                real = real or _context(site, capability)
+                self._emit_decision(choice.decision(), real, attempt)
             provider = choice.ordered[0][0]
+            if real is None and self.sees_context(provider.target):
+                real = _context(site, capability)
             try:
                 value = await self.call(
-                    provider, payload, ctx, timeout=timeout, capability=capability, attempt=attempt
+                    provider, payload, real or outer or _UNSEEN, timeout, capability, attempt
                 )
             except (ContextError, ResourceError, PayloadError):
                 raise
             except Exception as exc:  # noqa: BLE001 - every provider error is an attempt
+                if not failed:
+                    attempts, failed = [], []
                 attempts.append((provider.name, exc))
                 failed.append(provider.name)
             else:
@@ -303,19 +374,24 @@ class Router(Caller):
                     note = _fallback_note(choice, provider, attempts)
                     if note is not None:
                         self.fallbacks[capability, provider.name, note] += 1
-                return Served(value, provider.name, note)
+                if into is not None:
+                    into.provider, into.fallback = provider.name, note
+                return value
             if attempt == allowed:
                 break
             if not self._budget.withdraw():
                 why = "retry budget exhausted"
                 break
             delay = backoff(policy, attempt, self._rng)
-            left = ctx.remaining()
+            left = (real or outer or _UNSEEN).remaining()
             if left is not None and left <= delay:
                 why = "the deadline leaves no time for another attempt"
                 break
             await asyncio.sleep(delay)
-        return await self._fallbacks(capability, payload, ctx, timeout, fallbacks, attempts, why)
+        real = real or _context(site, capability)
+        attempts = attempts or []
+        return await self._fallbacks(capability, payload, real, timeout, fallbacks, attempts,
+                                     why, into)  # fmt: skip
 
     async def _fallbacks(
         self,
@@ -326,7 +402,8 @@ class Router(Caller):
         fallbacks: Sequence[str],
         attempts: list[tuple[str, BaseException]],
         why: str,
-    ) -> Served:
+        into: Into | None,
+    ) -> Any:
         """After every attempt failed: the explicit fallbacks in order, or the refusal."""
         for fallback in fallbacks:
             try:
@@ -341,7 +418,9 @@ class Router(Caller):
                 failed = _failed_note(attempts, name) or f"every provider of {capability!r} failed"
                 note = f"{failed}; fallback {fallback!r} served"
                 self.fallbacks[capability, name, note] += 1
-                return Served(value, name, note)
+                if into is not None:
+                    into.provider, into.fallback = name, note
+                return value
         error = AllProvidersFailed(capability, attempts, why)
         raise error from attempts[-1][1] if attempts else None
 
@@ -353,8 +432,9 @@ class Router(Caller):
         if provider is not None:
             value = await self.call(provider, payload, ctx, timeout=timeout, capability=None)
             return value, provider.name
-        served = await self.aserve(target, payload, ctx, timeout=timeout)
-        return served.value, served.provider
+        into = _Into()
+        value = await self.route(target, payload, ctx, None, into, timeout=timeout)
+        return value, into.provider  # type: ignore[return-value]
 
     def _emit_decision(self, decision: Decision, ctx: ExecutionContext, attempt: int) -> None:
         if self.telemetry.enabled:
@@ -370,6 +450,43 @@ class Router(Caller):
                 reason=decision.reason,
                 attempt=attempt,
             )
+
+
+class Site(Protocol):
+    """What a request is made for when a step makes it: a step's attempt (a StepCall)."""
+
+    @property
+    def run_context(self) -> ExecutionContext: ...
+
+    @property
+    def context(self) -> ExecutionContext: ...
+
+
+class Into(Protocol):
+    """Where a request's server is written: who served, and why not the preferred one."""
+
+    provider: str | None
+    fallback: str | None
+
+
+class _Into:
+    __slots__ = ("fallback", "provider")
+
+    def __init__(self) -> None:
+        self.provider: str | None = None
+        self.fallback: str | None = None
+
+
+_NO_ATTEMPTS: list[Any] = []  # never appended to: see Router.route
+
+# What a request made without a context is called with while nothing could read one:
+# no deadline, never cancelled, never seen (``Router.sees_context``).
+_UNSEEN = ExecutionContext.root(name="")
+
+
+def _context(site: Site | None, capability: str) -> ExecutionContext:
+    """The request's context, made when something reads it."""
+    return site.context if site is not None else ExecutionContext.root(name=capability)
 
 
 def _failed_note(attempts: Sequence[tuple[str, BaseException]], served: str) -> str:

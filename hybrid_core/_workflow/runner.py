@@ -316,9 +316,16 @@ class _Run(RunState):
     def step_call(self, i: int, step: Step, kwargs: dict[str, Any], attempt: int) -> StepCall:
         """What a step of another kind than a function gets for one attempt."""
         path = self.prefix + step.name
-        context = self.ctx.child(name=step.name, timeout=step.timeout, path=path)
         previous = self.previous[i] if self.previous is not None and attempt == 1 else None
-        return StepCall(step, kwargs, context, attempt, self.runtime, previous=previous, path=path)
+        # Without a timeout the step's context differs from the run's only in name, path
+        # and span: it is made when first read (an engine step whose handler takes no
+        # context, with telemetry off, never reads it).
+        context = (
+            None
+            if step.timeout is None
+            else self.ctx.child(name=step.name, timeout=step.timeout, path=path)
+        )
+        return StepCall(step, kwargs, context, attempt, self.runtime, previous, path, self.ctx)
 
     @staticmethod
     def took(rec: StepRecord, call: StepCall) -> None:

@@ -64,7 +64,11 @@ class Runtime(Protocol):
 class StepCall:
     """One attempt of a step of a non-function kind, as its ``invoke`` sees it.
 
-    ``context`` is a child of the run's context (deadline shortened by the step's timeout).
+    ``context`` is a child of the run's context (deadline shortened by the step's timeout),
+    made the first time it is read; ``run_context`` is the context it is made from. An
+    invoke may pass ``run_context`` on instead where nothing could tell the two apart: they
+    share the deadline (when the step has no timeout of its own), cancellation, run and
+    state, and differ only in name, path and span.
     ``previous`` is the step's record from the run being resumed, on the first attempt of
     a resumed step. ``invoke`` may set ``provider`` (what served the step), ``fallback``
     (why that was not the preferred provider) and append the runs of nested workflows to
@@ -73,14 +77,15 @@ class StepCall:
     """
 
     __slots__ = (
+        "_context",
         "arguments",
         "attempt",
         "children",
-        "context",
         "fallback",
         "path",
         "previous",
         "provider",
+        "run_context",
         "runtime",
         "step",
     )
@@ -89,23 +94,36 @@ class StepCall:
         self,
         step: Step,
         arguments: dict[str, Any],
-        context: ExecutionContext,
+        context: ExecutionContext | None,
         attempt: int,
         runtime: Runtime,
-        *,
         previous: StepRecord | None = None,
         path: str = "",
+        run_context: ExecutionContext | None = None,
     ) -> None:
+        """``context`` the step's own, or None to have it made, when first read, as a child
+        of ``run_context`` (for a step without a timeout: the deadline is the run's)."""
+        if context is None and run_context is None:
+            raise TypeError(f"step {step.name!r}: a StepCall needs a context or a run_context")
         self.path = path or step.name
         self.step = step
         self.arguments = arguments
-        self.context = context
+        self._context = context
+        self.run_context: ExecutionContext = run_context or context  # type: ignore[assignment]
         self.attempt = attempt
         self.runtime = runtime
         self.previous = previous
         self.provider: str | None = None
         self.fallback: str | None = None
         self.children: list[RunResult | None] = []
+
+    @property
+    def context(self) -> ExecutionContext:
+        """The step's context: a child of the run's, named after the step, at its path."""
+        context = self._context
+        if context is None:
+            context = self._context = self.run_context.child(name=self.step.name, path=self.path)
+        return context
 
 
 def _optional_callable(step: str, what: str, value: object) -> None:
