@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._bridge.capacity import ExecutionPlan, plan_workflow
 from ._bridge.steps import WorkflowProvider, needs
 from ._config.compose import compose_mapping, join_key
 from ._config.load import Config, RunsConfig, config_from_composed, load_config
@@ -41,6 +40,7 @@ from .exceptions import (
 )
 
 if TYPE_CHECKING:
+    from ._bridge.capacity import ExecutionPlan
     from ._journal.codec import Codec
     from ._journal.store import Journal
     from ._workflow.durable import Durable
@@ -593,6 +593,8 @@ class Hybrid(Assembly):
         that no pool can ever meet (as ``problems``)."""
         self._require_running()
         wf = self.workflow(workflow) if isinstance(workflow, str) else workflow
+        from ._bridge.capacity import plan_workflow  # only plan() needs it
+
         return plan_workflow(wf, self.registry, self.resources)
 
     def missing(self, workflow: Workflow) -> list[str]:

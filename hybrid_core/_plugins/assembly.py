@@ -17,7 +17,6 @@ import attrs
 
 from .._bridge.steps import WorkflowProvider
 from .._config.compose import join_key
-from .._config.declare import build_workflows
 from .._config.load import ROUTING_KEYS, Config
 from .._core.log import logger
 from .._core.records import Engine, ProviderKind, engine_problem
@@ -374,6 +373,10 @@ class Assembly:
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 message = f"no installed plugin provides an engine named {name!r}{hint}"
                 self._fatal.append(self._name_problem(_engine_key(name), message).problem)
+        if not self.config.workflows:
+            return  # nothing declared: the builder (and its module) is not needed
+        from .._config.declare import build_workflows
+
         with gc_paused():
             declared = build_workflows(
                 self.config.workflows, self.registry, list(self.strategies),

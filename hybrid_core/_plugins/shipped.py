@@ -11,17 +11,19 @@ fails its plugin: the plugin is recorded as failed, and the others keep working.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .._config.compose import join_key
-from .._config.declare import Declared, build_workflows
 from .._config.packaged import is_workflow_file, read_workflow_file, shown_name
 from .._core.records import Provider
 from .._core.registry import Registry
 from ..exceptions import ConfigProblem, PluginValidationError
 from .manager import PluginRecord
+
+if TYPE_CHECKING:  # declare loads when a workflow file is built: most runs have none
+    from .._config.declare import Declared
 
 __all__ = ["Shipped", "build_shipped", "describe_workflow", "split_workflows"]
 
@@ -67,6 +69,8 @@ def build_shipped(
                 if key == prefix or key.startswith((prefix + ".", prefix + "[")):
                     return file
             return shown_name(files[0])
+
+        from .._config.declare import build_workflows
 
         declared = build_workflows(
             {name: table for name, (_, table) in tables.items()}, registry, strategies,
