@@ -67,10 +67,12 @@ class ReportWriter:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.out / name)
         # Nameless: it vanishes with the process, however the run ends.
+        # A large buffer: one write per megabyte, not one per file.
         self._scratch: IO[bytes] = tempfile.TemporaryFile(  # noqa: SIM115 - finish() closes it
-            "w+b", dir=self.out, prefix=".review-"
+            "w+b", buffering=_SCRATCH_BUFFER, dir=self.out, prefix=".review-"
         )
         self._where: list[tuple[str, int, int]] = []  # (path, offset, length) per file
+        self._written = 0  # the scratch file's length (tell() would flush the buffer)
         self.skipped: list[dict[str, Any]] = []
         self.totals: Counter[str] = Counter()
         self.engines: dict[str, Counter[str]] = {}
@@ -115,8 +117,9 @@ class ReportWriter:
         self.totals["files"] += 1
         self.totals["parsed" if parse_error is None else "unparsable"] += 1
         line = json.dumps(entry).encode("utf-8", "backslashreplace") + b"\n"
-        self._where.append((entry["path"], self._scratch.tell(), len(line)))
+        self._where.append((entry["path"], self._written, len(line)))
         self._scratch.write(line)
+        self._written += len(line)
         return {"path": entry["path"], "ok": entry["ok"]}
 
     def _errors(
@@ -392,6 +395,9 @@ class ReportWriter:
         if totals["lint_problems"] > len(shown):
             lines.append(f"- ... and {totals['lint_problems'] - len(shown)} more in report.json")
         return lines
+
+
+_SCRATCH_BUFFER = 1 << 20
 
 
 class _Smallest:
