@@ -76,7 +76,7 @@ class _Pinned:
             )
         call.provider = provider.name
         # The step's own context only where the call could tell it from the run's.
-        context = call.context if router.sees_context(provider.target) else call.run_context
+        context = call.context if router.sees_context(provider) else call.run_context
         return router.call(provider, _payload(call.arguments), context)
 
 

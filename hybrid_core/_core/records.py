@@ -327,6 +327,15 @@ class Provider:
     target: Any
     origin: str
     seq: int = 0
+    # Whether a call of the target could tell the context it is given from its caller's,
+    # telemetry aside: a handler that takes a context, a workflow, a blocking engine (the
+    # executor's call key holds the context's path). See Router.sees_context.
+    sees_context: bool = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        target = self.target
+        sees = getattr(target, "context_mode", None) != "none"
+        object.__setattr__(self, "sees_context", sees or getattr(target, "blocking", False) is True)
 
     def priority(self, capability: str) -> int:
         """The priority this provider declared for ``capability``."""

@@ -290,16 +290,12 @@ class Router(Caller):
         )  # fmt: skip
         return Served(value, into.provider, into.fallback)  # type: ignore[arg-type]
 
-    def sees_context(self, target: Any) -> bool:
-        """Whether a call of ``target`` (a provider's) could tell the context it is given
-        from another with the same deadline and cancellation: it can when telemetry is
-        on (spans), when it takes a context or is a workflow, and when it is blocking (the
-        executor's call key holds the context's path)."""
-        return (
-            self.telemetry.enabled
-            or getattr(target, "context_mode", None) != "none"
-            or getattr(target, "blocking", False) is True
-        )
+    def sees_context(self, provider: Provider) -> bool:
+        """Whether a call of ``provider`` could tell the context it is given from another
+        with the same deadline and cancellation: it can when telemetry is on (spans), and
+        when ``provider.sees_context`` (a handler that takes a context, a workflow, a
+        blocking engine)."""
+        return self.telemetry.enabled or provider.sees_context
 
     async def route(  # noqa: PLR0915 - every routed request's path, inline on purpose
         self,
@@ -355,7 +351,7 @@ class Router(Caller):
                 real = real or _context(site, capability)
                 self._emit_decision(choice.decision(), real, attempt)
             provider = choice.ordered[0][0]
-            if real is None and self.sees_context(provider.target):
+            if real is None and (self.telemetry.enabled or provider.sees_context):  # inline
                 real = _context(site, capability)
             try:
                 value = await self.call(
