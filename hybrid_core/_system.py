@@ -370,9 +370,9 @@ class Hybrid(Assembly):
     @property
     def router(self) -> Router:
         """The router that serves capability requests."""
-        self._require_running()
-        assert self._router is not None
-        return self._router
+        if self._state != _RUNNING:  # read by every engine step: the check, inline
+            self._require_running()
+        return self._router  # type: ignore[return-value] # set while running
 
     async def aexecute(
         self,

@@ -227,7 +227,12 @@ class _Run(RunState):
                                 try:
                                     value = await step.invoke(call)  # type: ignore[misc] # INVOKE: set
                                 finally:  # self.took(rec, call), inline
-                                    rec.provider = call.provider
+                                    provider = call.provider
+                                    providers = frame.providers  # rec.provider = ..., inline
+                                    if providers is not None:
+                                        providers[i] = provider
+                                    elif provider is not None:
+                                        rec.provider = provider  # the first: makes the list
                                     if call.fallback is not None or call.children or attempt > 1:
                                         self.took(rec, call)
                             else:
