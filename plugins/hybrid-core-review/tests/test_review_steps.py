@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
 from hybrid_core_review import collect, discover, finish, module_name, start
+from hybrid_core_review._report import _complexity_key, _Smallest
 
 from hybrid_core import ExecutionContext, PayloadError
 
@@ -140,3 +142,16 @@ def test_report_streams_findings_and_finds_cycles(tmp_path: Path) -> None:
 def test_collect_without_start_says_what_is_missing() -> None:
     with pytest.raises(RuntimeError, match="must run the 'start' step"):
         collect({"path": "x", "relpath": "x", "module": "x"}, ExecutionContext.root())
+
+
+def test_the_bounded_lists_keep_the_smallest_whatever_the_order_offered() -> None:
+    functions = [
+        {"qualname": f"f{i}", "lineno": i, "complexity": i % 7, "rank": "A"} for i in range(60)
+    ]
+    kept = _Smallest(5, _complexity_key)
+    for f in random.Random(3).sample(functions, len(functions)):
+        kept.offer(f, f"m{f['lineno'] % 3}.py")
+    merged = [{"path": f"m{f['lineno'] % 3}.py", **f} for f in functions]
+    assert kept.sorted() == sorted(merged, key=_complexity_key)[:5]
+    assert list(kept.sorted()[0]) == ["path", "qualname", "lineno", "complexity", "rank"]
+    assert len(kept) == 5

@@ -151,7 +151,7 @@ class ReportWriter:
         self.totals["functions"] += len(functions)
         self.totals["complexity"] += sum(f["complexity"] or 0 for f in functions)
         for f in functions:
-            self._top.offer({"path": entry["path"], **f})
+            self._top.offer(f, entry["path"])
 
     def _lint(
         self, entry: dict[str, Any], result: Mapping[str, Any], engines: Mapping[str, Any]
@@ -173,7 +173,7 @@ class ReportWriter:
             severity = problem.get("severity")
             if severity is not None:
                 self.severities[str(severity)] += 1
-            self._lint_sample.offer({"path": entry["path"], **problem})
+            self._lint_sample.offer(problem, entry["path"])
 
     def _symbols(self, entry: dict[str, Any], result: Mapping[str, Any]) -> None:
         symbols = list(result.get("symbols", ()))
@@ -404,7 +404,9 @@ class _Smallest:
     """The ``n`` smallest items offered, by ``key``, in a bounded heap; ties cannot depend
     on the order items were offered, since the key decides everything."""
 
-    def __init__(self, n: int, key: Callable[[Mapping[str, Any]], tuple[Any, ...]]) -> None:
+    def __init__(
+        self, n: int, key: Callable[[Mapping[str, Any], str | None], tuple[Any, ...]]
+    ) -> None:
         self.n, self.key = n, key
         self._heap: list[tuple[_Reversed, int, dict[str, Any]]] = []
         self._count = 0
@@ -412,13 +414,16 @@ class _Smallest:
     def __len__(self) -> int:
         return len(self._heap)
 
-    def offer(self, item: dict[str, Any]) -> None:
-        entry = (_Reversed(self.key(item)), self._count, item)
+    def offer(self, item: Mapping[str, Any], path: str) -> None:
+        """Offer ``{"path": path, **item}``; the merged entry is made only if it is kept."""
+        key = self.key(item, item.get("path", path))  # the merged entry's path
+        count = self._count
         self._count += 1
-        if len(self._heap) < self.n:
-            heapq.heappush(self._heap, entry)
-        elif entry[0] > self._heap[0][0]:  # smaller by key than the largest kept
-            heapq.heapreplace(self._heap, entry)
+        heap = self._heap
+        if len(heap) < self.n:
+            heapq.heappush(heap, (_Reversed(key), count, {"path": path, **item}))
+        elif key < heap[0][0].key:  # smaller by key than the largest kept
+            heapq.heapreplace(heap, (_Reversed(key), count, {"path": path, **item}))
 
     def sorted(self) -> list[dict[str, Any]]:
         return [item for _, _, item in sorted(self._heap, key=lambda e: e[0].key)]
@@ -444,15 +449,17 @@ class _Reversed:
     __hash__ = None  # type: ignore[assignment]
 
 
-def _complexity_key(f: Mapping[str, Any]) -> tuple[Any, ...]:
-    return (-(f.get("complexity") or 0), str(f.get("path")), f.get("lineno") or 0,
-            str(f.get("qualname")))  # fmt: skip
+def _complexity_key(f: Mapping[str, Any], path: str | None = None) -> tuple[Any, ...]:
+    """The top list's order; ``path`` stands for ``f["path"]`` when given."""
+    return (-(f.get("complexity") or 0), str(f.get("path") if path is None else path),
+            f.get("lineno") or 0, str(f.get("qualname")))  # fmt: skip
 
 
-def _lint_key(p: Mapping[str, Any]) -> tuple[Any, ...]:
+def _lint_key(p: Mapping[str, Any], path: str | None = None) -> tuple[Any, ...]:
+    """The order of lint problems; ``path`` stands for ``p["path"]`` when given."""
     return (
         SEVERITY_RANK.get(str(p.get("severity")), len(SEVERITY_RANK)),
-        str(p.get("path", "")),
+        str(p.get("path", "") if path is None else path),
         p.get("line") or 0,
         p.get("column") or 0,
         str(p.get("code")),
