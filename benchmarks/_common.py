@@ -20,6 +20,25 @@ from pathlib import Path
 from typing import TypeVar
 
 REPO = Path(__file__).resolve().parents[1]
+
+# For the scripts the suites run in fresh interpreters (they import pathlib and resource):
+# ``peak_kb()`` is the script's own peak resident set, from the kernel's VmHWM, which
+# belongs to the process image. ``ru_maxrss`` is not: a child keeps its parent's across
+# exec, so a small script started by the suite's (large) process would report the
+# suite's peak. ``ru_maxrss`` is the fallback where there is no /proc.
+PEAK_KB = """
+STATUS = pathlib.Path("/proc/self/status")
+
+def peak_kb(status=None):
+    try:
+        text = status if status is not None else STATUS.read_text()
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for line in text.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+"""
 PACKAGE = "hybrid_core"
 
 K = TypeVar("K")

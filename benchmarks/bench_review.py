@@ -24,7 +24,7 @@ import json
 import sysconfig
 import textwrap
 
-from _common import REPO, Report, Sandbox, Table, Target, about
+from _common import PEAK_KB, REPO, Report, Sandbox, Table, Target, about
 
 TITLE = "Review of a real tree"
 CONFIG = REPO / "examples" / "review" / "hybrid.toml"
@@ -35,20 +35,7 @@ REVIEW = """
 import asyncio, json, pathlib, resource, sys, time
 from hybrid_core import Call, Hybrid
 
-STATUS = pathlib.Path("/proc/self/status")
-
-def peak_kb(status=None):
-    # The kernel's peak resident set of this process image (VmHWM, kB); ru_maxrss where
-    # there is no /proc. ru_maxrss alone would carry a parent's peak across exec.
-    try:
-        text = status if status is not None else STATUS.read_text()
-    except OSError:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    for line in text.splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
+{peak}
 def worker_peaks(system):
     # Each worker reports its own peak: the workers are not this process's children
     # (a forkserver starts them), so RUSAGE_CHILDREN cannot see them.
@@ -79,19 +66,7 @@ if __name__ == "__main__":
 
 LOOP = """
 import ast, json, pathlib, resource, sys, time
-
-STATUS = pathlib.Path("/proc/self/status")
-def peak_kb(status=None):
-    # The kernel's peak resident set of this process image (VmHWM, kB); ru_maxrss where
-    # there is no /proc. ru_maxrss alone would carry a parent's peak across exec.
-    try:
-        text = status if status is not None else STATUS.read_text()
-    except OSError:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    for line in text.splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+{peak}
 import hybrid_core_review as review
 from hybrid_core_pyast import run_imports, run_symbols
 try:
@@ -120,6 +95,10 @@ for f in files:
 took = time.perf_counter() - started
 print(json.dumps({"seconds": took, "files": counts["files"], "rss": peak_kb(), "workers": 0}))
 """
+
+
+# Both scripts report their peak the same way.
+REVIEW, LOOP = (code.replace("{peak}", PEAK_KB) for code in (REVIEW, LOOP))
 
 
 def _stdlib() -> str:
