@@ -140,7 +140,8 @@ class Router(Caller):
             if not isinstance(strategy, (str, type(None)))
             else (self.strategy(strategy, capability))
         )
-        choice = self._choose(capability, payload, context, chosen, providers, avoid)
+        cached = None if avoid else self._cached(capability, chosen, providers)
+        choice = cached or self._choose(capability, payload, context, chosen, providers, avoid)
         return choice.decision(self._stats_of(choice.everyone))
 
     def _choose(
@@ -152,10 +153,8 @@ class Router(Caller):
         providers: Sequence[str] | None,
         avoid: Sequence[str],
     ) -> Choice:
-        if not avoid:
-            cached = self._cached(capability, strategy, providers)
-            if cached is not None:
-                return cached
+        """The choice the strategy makes (or the kept order, with ``avoid`` applied): the
+        slow path, once :meth:`_cached` has found nothing to reuse."""
         everyone = self._candidates(capability, providers)
         stats = self._stats
         available: Sequence[Provider] = everyone
@@ -335,9 +334,9 @@ class Router(Caller):
                 raise
         allowed = 1 + (policy.retries if retries is None else retries)
         self._budget.pending += 1  # a deposit (RetryBudget.deposit), inline
-        # Made at the first failure: most requests have none.
-        attempts: list[tuple[str, BaseException]] = _NO_ATTEMPTS
-        failed: list[str] = _NO_ATTEMPTS
+        # Empty tuples until the first failure: most requests have none.
+        attempts: Sequence[tuple[str, BaseException]] = ()
+        failed: Sequence[str] = ()
         why = ""
         for attempt in range(1, allowed + 1):
             checked = real or outer
@@ -360,10 +359,8 @@ class Router(Caller):
             except (ContextError, ResourceError, PayloadError):
                 raise
             except Exception as exc:  # noqa: BLE001 - every provider error is an attempt
-                if not failed:
-                    attempts, failed = [], []
-                attempts.append((provider.name, exc))
-                failed.append(provider.name)
+                attempts = [*attempts, (provider.name, exc)]
+                failed = [*failed, provider.name]
             else:
                 note = None
                 if failed or len(choice.available) < len(choice.everyone):
@@ -385,9 +382,8 @@ class Router(Caller):
                 break
             await asyncio.sleep(delay)
         real = real or _context(site, capability)
-        attempts = attempts or []
-        return await self._fallbacks(capability, payload, real, timeout, fallbacks, attempts,
-                                     why, into)  # fmt: skip
+        return await self._fallbacks(capability, payload, real, timeout, fallbacks,
+                                     list(attempts), why, into)  # fmt: skip
 
     async def _fallbacks(
         self,
@@ -472,8 +468,6 @@ class _Into:
         self.provider: str | None = None
         self.fallback: str | None = None
 
-
-_NO_ATTEMPTS: list[Any] = []  # never appended to: see Router.route
 
 # What a request made without a context is called with while nothing could read one:
 # no deadline, never cancelled, never seen (``Router.sees_context``).

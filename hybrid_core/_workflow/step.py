@@ -125,6 +125,10 @@ class StepCall:
             context = self._context = self.run_context.child(name=self.step.name, path=self.path)
         return context
 
+    @context.setter
+    def context(self, value: ExecutionContext) -> None:
+        self._context = value
+
 
 def _optional_callable(step: str, what: str, value: object) -> None:
     if value is not None and not callable(value):
