@@ -454,6 +454,40 @@ def test_a_plugin_supplies_a_codec_by_name(tmp_path: Path) -> None:
         hc.Hybrid(bad, entry_points=False, plugins=[_CodecPlugin()]).start()
 
 
+class _NumberCodec:
+    """A plugin's codec that breaks the contract: encode() gives an int for a non-dict."""
+
+    name = "number"
+
+    def encode(self, value: Any) -> Any:
+        return json.dumps(value) if isinstance(value, dict) else len(str(value))
+
+    def decode(self, data: str | bytes) -> Any:
+        return json.loads(data)
+
+
+class _NumberCodecPlugin:
+    @hc.hookimpl
+    def hybrid_journal_codecs(self) -> list[Any]:
+        return [_NumberCodec()]
+
+
+def test_a_codec_whose_encode_returns_neither_str_nor_bytes_is_refused_by_name(
+    tmp_path: Path,
+) -> None:
+    config = {"runs": {"path": str(tmp_path / "j.sqlite3"), "codec": "number"}}
+    fix = "codec 'number' returned int from encode(), which a journal cannot store; its "
+    fix += "encode() must return str or bytes"
+    wf = hc.Workflow("one")
+    wf.step("a", lambda: {"n": 1})
+    wf.step("b", lambda: [1, 2])
+    with hc.Hybrid(config, entry_points=False, plugins=[_NumberCodecPlugin()]) as system:
+        result = system.run(wf)
+    assert result.status is hc.RunStatus.FAILED  # a dict is JSON text; the list is not
+    assert isinstance(result.error, hc.JournalCodecError)
+    assert str(result.error) == f"the result of step 'b': {fix}"
+
+
 def test_nested_steps_resume_by_path_inside_compose_switch_and_map(tmp_path: Path) -> None:
     calls: list[str] = []
 

@@ -45,7 +45,7 @@ def encode(codec: Codec, value: Any, what: str) -> str | bytes:
     try:
         if isinstance(codec, JsonCodec):
             return codec._encode_at(value, what)
-        return codec.encode(value)
+        data = codec.encode(value)
     except JournalCodecError as exc:
         if isinstance(codec, JsonCodec):
             raise
@@ -55,6 +55,13 @@ def encode(codec: Codec, value: Any, what: str) -> str | bytes:
             f"{what} could not be encoded by codec {codec.name!r}: {describe_error(exc)}",
             type_name=type(value).__qualname__,
         ) from exc
+    if not isinstance(data, (str, bytes)):
+        raise JournalCodecError(
+            f"{what}: codec {codec.name!r} returned {type(data).__name__} from encode(), "
+            "which a journal cannot store; its encode() must return str or bytes",
+            type_name=type(value).__qualname__,
+        )
+    return data
 
 
 class Durable:
