@@ -488,6 +488,28 @@ def test_a_codec_whose_encode_returns_neither_str_nor_bytes_is_refused_by_name(
     assert str(result.error) == f"the result of step 'b': {fix}"
 
 
+def test_empty_values_and_notes_are_stored_as_null(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    wf = hc.Workflow("gaps")
+    wf.step("nothing", lambda: None)
+    wf.step("zero", lambda: 0)
+    wf.step("empty", lambda: "")
+    wf.step("fails", lambda: 1 / 0)
+    with hc.Hybrid({"runs": {"path": str(path)}}, entry_points=False) as system:
+        result = system.run(wf)
+        assert not result.ok
+        steps = {row.path: row for row in system.journal.steps(result.run_id, values=True)}
+    rows = sqlite3.connect(path).execute("SELECT path, state, value, note FROM events")
+    stored = {path: (state, value, note) for path, state, value, note in rows}
+    # A function step has no provider and a success no error: NULL, as is no value at all.
+    assert stored["nothing"] == ("succeeded", "null", None)
+    assert stored["zero"] == ("succeeded", "0", None)
+    assert stored["empty"] == ("succeeded", '""', None)
+    assert stored["fails"][0] == "failed" and stored["fails"][1] is None
+    assert "ZeroDivisionError" in stored["fails"][2]
+    assert steps["zero"].provider is None and steps["fails"].error
+
+
 def test_nested_steps_resume_by_path_inside_compose_switch_and_map(tmp_path: Path) -> None:
     calls: list[str] = []
 
