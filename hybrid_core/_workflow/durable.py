@@ -267,7 +267,7 @@ class JournaledRecord(StepRecord):
         # frame's start stays "not taken", as it was never taken by this process.
         self._frame, self._i, self._x = frame, i, _PLAIN
         self.status, self.attempts = _STATUS[row[1]], row[3]
-        frame[frame.n + i] = 0.0  # its duration
+        frame.times()[frame.n + i] = 0.0  # its duration
         if row[4] is not None:
             self.provider = row[4]
         self._decode = decode

@@ -6,6 +6,7 @@ import enum
 from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from math import isnan
+from struct import pack
 from typing import TYPE_CHECKING, Any, cast
 
 from ..exceptions import (
@@ -68,24 +69,48 @@ class Frame(array):  # type: ignore[type-arg]
     served them.
 
     A record keeps its own status, attempts, result and the rare facts (errors, nested
-    runs); the times are kept here, as doubles (a step's start at its index, its duration
-    ``len(steps)`` further on, NaN for one not taken), rather than as two float objects
-    in every record; the providers only once a step has one. One object a run, so a
-    map's small element runs pay for one.
+    runs); the times are kept here (a step's start at its index, its duration ``len(steps)``
+    further on, NaN for one not taken), rather than as two attributes of every record; the
+    providers only once a step has one. One object a run, so a map's small element runs
+    pay for one.
+
+    While the run goes on, the times are a list (``live``): storing a float in a list is
+    a pointer store, where an array item has to be converted on every store. When the run
+    ends, :meth:`seal` packs them into the frame as doubles, 16 bytes a step, and drops
+    the list with its float objects.
     """
 
-    __slots__ = ("n", "providers", "steps")
+    __slots__ = ("live", "n", "providers", "steps")
 
-    def __new__(cls, steps: Sequence[Step]) -> Frame:
-        frame = cast("Frame", super().__new__(cls, "d", _NOT_TAKEN * (2 * len(steps))))
+    def __new__(cls, steps: Sequence[Step], *, live: bool = False) -> Frame:
+        n = len(steps)
+        if live:
+            frame = cast("Frame", super().__new__(cls, "d"))
+            frame.live = [_NAN] * (2 * n)
+        else:
+            frame = cast("Frame", super().__new__(cls, "d", _NOT_TAKEN * (2 * n)))
+            frame.live = None
         frame.steps = steps
-        frame.n = len(steps)
+        frame.n = n
         frame.providers = None
         return frame
 
+    live: list[float] | None
     n: int
     steps: Sequence[Step]
     providers: list[str | None] | None
+
+    def times(self) -> list[float] | Frame:
+        """Where the times are now: the live list, or the frame itself once sealed."""
+        live = self.live
+        return self if live is None else live
+
+    def seal(self) -> None:
+        """Pack the live times into the frame, once the run has ended."""
+        live = self.live
+        if live is not None:
+            self.frombytes(pack(f"{len(live)}d", *live))
+            self.live = None
 
 
 _NAN = float("nan")
@@ -137,7 +162,7 @@ class StepRecord:
         self.result: Any = None
         self._x = _PLAIN
         if start is not None:  # a frame's times start as not taken; one record a step
-            frame[i] = start
+            (frame.live or frame)[i] = start
 
     @property
     def name(self) -> str:
@@ -149,23 +174,23 @@ class StepRecord:
 
     @property
     def start(self) -> float | None:
-        start: float = self._frame[self._i]
+        start: float = self._frame.times()[self._i]
         return None if isnan(start) else start
 
     @start.setter
     def start(self, value: float | None) -> None:
-        self._frame[self._i] = _NAN if value is None else value
+        self._frame.times()[self._i] = _NAN if value is None else float(value)
 
     @property
     def duration(self) -> float | None:
         frame = self._frame
-        duration: float = frame[frame.n + self._i]
+        duration: float = frame.times()[frame.n + self._i]
         return None if isnan(duration) else duration
 
     @duration.setter
     def duration(self, value: float | None) -> None:
         frame = self._frame
-        frame[frame.n + self._i] = _NAN if value is None else value
+        frame.times()[frame.n + self._i] = _NAN if value is None else float(value)
 
     @property
     def provider(self) -> str | None:

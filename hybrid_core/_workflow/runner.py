@@ -187,7 +187,7 @@ class _Run(RunState):
         steps, args, values, inputs = self.steps, self.args, self.values, self.inputs
         records, completed, undo_args = self.records, self.completed, self.undo_args
         frame = self.frame
-        n = frame.n
+        times, n = frame.times(), frame.n
         telemetry, on_step, sched_done = self.telemetry, self.on_step, self.sched.done
         jr = self.jr
         monotonic, t0 = time.monotonic, self.t0
@@ -250,7 +250,7 @@ class _Run(RunState):
                     return
                 # Completed: record it here (the common case), then pick this worker's next.
                 now = monotonic()
-                frame[n + i] = now - t0 - start  # the record's duration
+                times[n + i] = now - t0 - start  # the record's duration
                 rec.attempts = attempt
                 rec.result = value
                 if rec.status is _RUNNING:

@@ -104,7 +104,7 @@ class RunState:
         self.args = plan.args
         self.values: list[Any] = [None] * len(plan)
         self.records: list[StepRecord | None] = [None] * len(plan)
-        self.frame = Frame(plan.steps)
+        self.frame = Frame(plan.steps, live=True)
         self.completed: list[int] = []
         self.undo_args: dict[int, Mapping[str, Any]] = {}
         self.previous: list[StepRecord | None] | None = None
@@ -469,6 +469,7 @@ class RunState:
             self._journal_status(top, status.value, result)
             top.stop()
         self._report(result)
+        self.frame.seal()
         return result
 
     def _journal_status(self, jr: Durable, status: str, result: RunResult | None) -> None:
