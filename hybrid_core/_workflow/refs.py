@@ -250,9 +250,11 @@ def resolve(plan: ArgPlan, values: Sequence[Any], inputs: Mapping[str, Any]) -> 
     kwargs = literals.copy() if literals is not None else {}
     for name, key in whole:
         kwargs[name] = values[key]
-    for name, from_result, key, path, ref in refs:
-        obj = values[key] if from_result else inputs[key]
-        kwargs[name] = follow(obj, path, ref) if path else obj
-    for name, compiled in templates:
-        kwargs[name] = _render(compiled, values, inputs)
+    if refs:  # a test of an empty tuple costs less than a loop over it
+        for name, from_result, key, path, ref in refs:
+            obj = values[key] if from_result else inputs[key]
+            kwargs[name] = follow(obj, path, ref) if path else obj
+    if templates:
+        for name, compiled in templates:
+            kwargs[name] = _render(compiled, values, inputs)
     return kwargs
