@@ -29,7 +29,7 @@ from _common import PEAK_KB, REPO, Report, Sandbox, Table, Target, about
 TITLE = "Review of a real tree"
 CONFIG = REPO / "examples" / "review" / "hybrid.toml"
 EXCLUDE = [".*", "__pycache__", "site-packages"]
-TARGET = 1.6
+TARGET = 1.85
 
 REVIEW = """
 import asyncio, json, pathlib, resource, sys, time

@@ -57,10 +57,12 @@ PREFECT_SIZES = {False: {"chain": 50, "fanout": 100, "io": 100},
                  True: {"chain": 20, "fanout": 50, "io": 100}}  # fmt: skip
 SLEEP = 0.02
 MEMORY_LEAVES = 10_000
-RATIO_TARGET = 2.0
+# The most hybrid_core may take per step, as a multiple of bare asyncio's task per step.
+RATIO_TARGET = {"chain": 0.29, "fanout": 1.0}
 IO_SLACK = 0.005
 PEER_TIMEOUT = {False: 900.0, True: 240.0}  # seconds for one peer's script
-MEMORY_TARGET = 500  # bytes per step: "a few hundred"
+MEMORY_TARGET = 500  # bytes per step beyond the results at the peak: "a few hundred"
+KEPT_TARGET = 150  # bytes per step a finished RunResult keeps, the results included
 POLICIES = {"retry": hc.RetryPolicy(max_attempts=3), "timeout": 30.0}
 
 IN_PROCESS = {
@@ -293,8 +295,9 @@ def in_process(bench: Bench, quick: bool) -> dict[str, Row]:
     return rows
 
 
-def memory(bench: Bench, quick: bool) -> tuple[Table, float, float]:
-    """The memory table, hybrid_core's peak beyond the results, and bare asyncio's."""
+def memory(bench: Bench, quick: bool) -> tuple[Table, float, float, float]:
+    """The memory table, hybrid_core's peak beyond the results, bare asyncio's, and what
+    hybrid_core's RunResult keeps."""
     keys = ("plain", "tasks", "hybrid", "bounded")
     count = steps("fanout", MEMORY_LEAVES)
     runs = {k: bench.checked(k, "fanout", MEMORY_LEAVES, keep=True) for k in keys}
@@ -307,7 +310,8 @@ def memory(bench: Bench, quick: bool) -> tuple[Table, float, float]:
     headers = ("implementation", "peak B/step", "beyond the results B/step", "kept B/step")
     caption = f"Memory of one fan-out run of {MEMORY_LEAVES:,} leaves ({count:,} steps)."
     beyond = peak["hybrid"] - peak["plain"]
-    return Table(headers, rows, caption=caption), beyond, peak["tasks"] - peak["plain"]
+    table = Table(headers, rows, caption=caption)
+    return table, beyond, peak["tasks"] - peak["plain"], kept["hybrid"]
 
 
 # -- the peers, in their own environment ------------------------------------------------
@@ -370,16 +374,19 @@ def _fill(row: Row, figures: Mapping[str, Any]) -> list[str]:
 # -- the report -------------------------------------------------------------------------
 
 
-def targets(rows: Mapping[str, Row], peer_list: list[Row], beyond: float) -> list[Target]:
+def targets(
+    rows: Mapping[str, Row], peer_list: list[Row], beyond: float, kept: float
+) -> list[Target]:
     hybrid, floor = rows["hybrid"], rows["tasks"]
     found = []
     for workload, name in (("chain", "chain"), ("fanout", "fan-out")):
         ratio = hybrid.per_step(workload) / floor.per_step(workload)
         goal = (
-            f"{name}: hybrid_core's time per step at most {RATIO_TARGET:g}x bare asyncio's "
+            f"{name}: hybrid_core's time per step at most {RATIO_TARGET[workload]:g}x bare "
+            "asyncio's "
             "(the `system.arun` row: retry, timeout and telemetry hooks compiled in, none set)"
         )
-        found.append(Target(goal, f"{ratio:.2f}x", ratio <= RATIO_TARGET))
+        found.append(Target(goal, f"{ratio:.2f}x", ratio <= RATIO_TARGET[workload]))
     found.append(_ahead(hybrid, peer_list))
     over = hybrid.seconds["io"] - SLEEP
     found.append(Target(f"I/O fan-out within {IO_SLACK * 1e3:g} ms of the ideal 20 ms",
@@ -388,6 +395,11 @@ def targets(rows: Mapping[str, Row], peer_list: list[Row], beyond: float) -> lis
         f"memory at most a few hundred ({MEMORY_TARGET}) bytes per step beyond the results, "
         f"{MEMORY_LEAVES:,}-leaf fan-out, peak",
         f"{beyond:,.0f} B/step", beyond <= MEMORY_TARGET,
+    ))  # fmt: skip
+    found.append(Target(
+        f"a finished `RunResult` keeps at most {KEPT_TARGET} bytes per step, "
+        f"{MEMORY_LEAVES:,}-leaf fan-out, every step's record and result included",
+        f"{kept:,.0f} B/step", kept <= KEPT_TARGET,
     ))  # fmt: skip
     return found
 
@@ -421,7 +433,7 @@ def run(*, quick: bool) -> Report:
     bench = Bench()
     try:
         rows = in_process(bench, quick)
-        mem_table, beyond, asyncio_beyond = memory(bench, quick)
+        mem_table, beyond, asyncio_beyond, kept = memory(bench, quick)
     finally:
         bench.close()
     peer_list, notes = peer_rows(quick)
@@ -434,10 +446,10 @@ def run(*, quick: bool) -> Report:
         "the heading) and moves the medians; the fastest runs alone put hybrid_core at "
         f"{best['chain']:.2f}x (chain) and {best['fanout']:.2f}x (fan-out) of bare asyncio's "
         "time per step.",
-        f"Of hybrid_core's {beyond:,.0f} bytes per step beyond the results at its peak, bare "
-        f"asyncio's task per step accounts for {asyncio_beyond:,.0f}: every ready step gets "
-        "a worker task when nothing bounds the concurrency; `max_concurrency` bounds the "
-        "workers, and with them the peak.",
+        f"At the peak, bare asyncio's task per step holds {asyncio_beyond:,.0f} bytes per step "
+        f"beyond the results, hybrid_core {beyond:,.0f}: its workers take ready steps from "
+        "a queue rather than holding a task each, and a running run keeps its steps' times "
+        "as floats in a list, packed into an array of doubles when it ends.",
         *peers.NOTES.values(),
         *notes,
     ]
@@ -449,6 +461,6 @@ def run(*, quick: bool) -> Report:
         runs=f"In-process figures are medians of {in_rounds} interleaved runs; the peers' "
         f"of up to {most} runs, or as many as fit in {budget:g} s per workload",
         tables=[table, mem_table],
-        targets=targets(rows, peer_list, beyond),
+        targets=targets(rows, peer_list, beyond, kept),
         notes=notes,
     )
