@@ -7,7 +7,9 @@ records must be its own.
 
 from __future__ import annotations
 
+import asyncio
 import time
+from typing import Any
 
 from workflow_helpers import (
     SKIPPED,
@@ -125,3 +127,77 @@ def test_a_resumed_run_copies_what_it_takes_over_into_records_of_its_own() -> No
     assert halted.steps["after"].status is StepStatus.PENDING
     new.duration = 99.0
     assert old.duration == old_times[1]
+
+
+def _records(out: Any) -> list[Any]:
+    """Every record of ``out``, the nested runs' included."""
+    found = []
+    for record in out.steps.values():
+        found.append(record)
+        for child in record.children:
+            if child is not None:
+                found += _records(child)
+    return found
+
+
+def test_every_way_a_run_ends_packs_its_times_and_keeps_them_readable() -> None:
+    # While a run goes on its records' times live in a list of floats; once it has ended
+    # they are packed, 16 bytes a step. A run left unpacked would still read right but
+    # keep several times the memory, so each way a run can end is checked here.
+    state = {"halt": True}
+
+    def gate(x: int) -> int:
+        if state["halt"]:
+            raise Halt("waiting")
+        return x
+
+    def broken(x: int) -> int:
+        raise ValueError("no")
+
+    async def slow(x: int) -> int:
+        await asyncio.sleep(10.0)
+        return x
+
+    inner = Workflow("inner", inputs=["x"])
+    inner.step("work", _waits, x=input("x"))
+    inner.returns("work")
+    mapped = Workflow("mapped")
+    mapped.map("each", inner, over=[1, 2])
+    mapped.returns("each")
+
+    failing = Workflow("failing", inputs=["x"])
+    failing.step("first", _waits, x=input("x"))
+    failing.step("broken", broken, x=result("first"))
+
+    halting = Workflow("halting", inputs=["x"])
+    halting.step("gate", gate, x=input("x"))
+    halting.step("after", _waits, x=result("gate"))
+
+    late = Workflow("late", inputs=["x"])
+    late.step("slow", slow, x=input("x"))
+
+    succeeded = run(mapped)
+    failed = run(failing, {"x": 1})
+    halted = run(halting, {"x": 1})
+    state["halt"] = False
+    resumed = resume(halted)
+    timed_out = run(late, {"x": 1}, timeout=0.05)
+    outcomes = [succeeded, failed, halted, resumed, timed_out]
+    assert [o.status for o in outcomes] == [
+        RunStatus.SUCCEEDED,
+        RunStatus.FAILED,
+        RunStatus.HALTED,
+        RunStatus.SUCCEEDED,
+        RunStatus.FAILED,
+    ]
+    assert len(_records(succeeded)) == 3, "the map's two element runs are there"
+    for out in outcomes:
+        for record in _records(out):
+            assert record._frame.live is None, f"{out.workflow.name}: {record.name} not packed"
+    each = succeeded.steps["each"]
+    assert each.start is not None and each.duration is not None and each.duration >= 0.01
+    assert failed.steps["broken"].status is StepStatus.FAILED
+    assert failed.steps["broken"].start is not None
+    assert halted.steps["after"].start is None
+    assert resumed.steps["after"].start is not None
+    assert timed_out.steps["slow"].start is not None
