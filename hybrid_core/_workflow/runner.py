@@ -199,7 +199,14 @@ class _Run(RunState):
             while i >= 0:
                 step = steps[i]
                 try:
-                    kwargs = resolve(args[i], values, inputs)
+                    plan = args[i]
+                    if plan[2] or plan[3]:  # references with a path, inputs, templates
+                        kwargs = resolve(plan, values, inputs)
+                    else:  # literals and whole results only: resolve(), inline
+                        literals = plan[0]
+                        kwargs = literals.copy() if literals is not None else {}
+                        for name, key in plan[1]:
+                            kwargs[name] = values[key]
                     if step.where is not None and not await self._passes(step, kwargs):
                         i = self.skip(i, step)
                         continue
