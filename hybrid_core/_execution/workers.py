@@ -196,6 +196,10 @@ class Workers:
         self._broken: str | None = None
         self._early_deaths = 0
         self._workers: list[_Worker] = []
+        # Where the I/O thread reads replies into. recv(n) would allocate n bytes for
+        # every read and shrink them to what came: above malloc's mmap threshold that is
+        # a map and an unmap a read, about 15 us against 3 for recv_into.
+        self._received = memoryview(bytearray(READ_SIZE))
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._wake_read, selectors.EVENT_READ, None)
         try:
@@ -404,17 +408,18 @@ class Workers:
 
     def _read(self, worker: _Worker, done: _Done) -> bool:
         """Take what ``worker`` sent; False when nothing was waiting (or it has gone)."""
+        received = self._received
         try:
-            data = worker.sock.recv(READ_SIZE)
+            got = worker.sock.recv_into(received)
         except BlockingIOError:
             return False
         except OSError:
-            data = b""
-        if not data:
+            got = 0
+        if not got:
             self._lost(worker, done)
             return False
         inbox = worker.inbox
-        inbox += data
+        inbox += received[:got]
         start, replies = 0, []
         while len(inbox) - start >= HEADER.size:
             call_id, size = HEADER.unpack_from(inbox, start)
