@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 from hybrid_core_review import collect, discover, finish, module_name, start
-from hybrid_core_review._report import _complexity_key, _Smallest
+from hybrid_core_review._report import (
+    _complexity_first,
+    _complexity_key,
+    _lint_first,
+    _lint_key,
+    _Smallest,
+)
 
 from hybrid_core import ExecutionContext, PayloadError
 
@@ -148,10 +154,21 @@ def test_the_bounded_lists_keep_the_smallest_whatever_the_order_offered() -> Non
     functions = [
         {"qualname": f"f{i}", "lineno": i, "complexity": i % 7, "rank": "A"} for i in range(60)
     ]
-    kept = _Smallest(5, _complexity_key)
-    for f in random.Random(3).sample(functions, len(functions)):
-        kept.offer(f, f"m{f['lineno'] % 3}.py")
     merged = [{"path": f"m{f['lineno'] % 3}.py", **f} for f in functions]
-    assert kept.sorted() == sorted(merged, key=_complexity_key)[:5]
-    assert list(kept.sorted()[0]) == ["path", "qualname", "lineno", "complexity", "rank"]
-    assert len(kept) == 5
+    # With the first element's early test and without it, the same entries are kept.
+    for kept in (_Smallest(5, _complexity_key), _Smallest(5, _complexity_key, _complexity_first)):
+        for f in random.Random(3).sample(functions, len(functions)):
+            kept.offer(f, f"m{f['lineno'] % 3}.py")
+        assert kept.sorted() == sorted(merged, key=_complexity_key)[:5]
+        assert list(kept.sorted()[0]) == ["path", "qualname", "lineno", "complexity", "rank"]
+        assert len(kept) == 5
+
+
+def test_a_first_element_function_agrees_with_its_key() -> None:
+    functions = [{"complexity": c} for c in (None, 0, 1, 7, 41)]
+    for f in functions:
+        assert _complexity_first(f) == _complexity_key(f, "p.py")[0]
+    problems = [{"severity": s} for s in (None, "error", "warning", "style", 3)]
+    problems.append({})
+    for p in problems:
+        assert _lint_first(p) == _lint_key(p, "p.py")[0]

@@ -83,10 +83,10 @@ class ReportWriter:
         self.lint_codes: Counter[str] = Counter()
         self.unparsable: list[dict[str, Any]] = []
         self.failed: list[dict[str, Any]] = []
-        self._top = _Smallest(TOP, _complexity_key)
+        self._top = _Smallest(TOP, _complexity_key, _complexity_first)
         self._graph = ImportGraph()
         self._import_warnings: list[Any] = []
-        self._lint_sample = _Smallest(MARKDOWN_LINT_LIMIT, _lint_key)
+        self._lint_sample = _Smallest(MARKDOWN_LINT_LIMIT, _lint_key, _lint_first)
         self._started = time.time()
 
     def skip(self, entries: Iterable[Mapping[str, Any]]) -> None:
@@ -143,8 +143,8 @@ class ReportWriter:
     ) -> None:
         engine = engines.get("python.complexity")
         functions = [
-            {**{k: f.get(k) for k in ("qualname", "lineno", "complexity", "rank")},
-             "engine": engine}
+            {"qualname": f.get("qualname"), "lineno": f.get("lineno"),
+             "complexity": f.get("complexity"), "rank": f.get("rank"), "engine": engine}
             for f in result.get("functions", ())
         ]  # fmt: skip
         entry["functions"] = functions
@@ -402,12 +402,21 @@ _SCRATCH_BUFFER = 1 << 20
 
 class _Smallest:
     """The ``n`` smallest items offered, by ``key``, in a bounded heap; ties cannot depend
-    on the order items were offered, since the key decides everything."""
+    on the order items were offered, since the key decides everything.
+
+    ``first``, when given, computes the key's first element alone: once the heap is full,
+    an item whose first element is larger than the largest kept key's cannot be kept, and
+    is turned away without building its whole key (most functions of a tree are far from
+    its most complex).
+    """
 
     def __init__(
-        self, n: int, key: Callable[[Mapping[str, Any], str | None], tuple[Any, ...]]
+        self,
+        n: int,
+        key: Callable[[Mapping[str, Any], str | None], tuple[Any, ...]],
+        first: Callable[[Mapping[str, Any]], Any] | None = None,
     ) -> None:
-        self.n, self.key = n, key
+        self.n, self.key, self.first = n, key, first
         self._heap: list[tuple[_Reversed, int, dict[str, Any]]] = []
         self._count = 0
 
@@ -416,10 +425,14 @@ class _Smallest:
 
     def offer(self, item: Mapping[str, Any], path: str) -> None:
         """Offer ``{"path": path, **item}``; the merged entry is made only if it is kept."""
+        heap = self._heap
+        first = self.first
+        if first is not None and len(heap) >= self.n and first(item) > heap[0][0].key[0]:
+            self._count += 1
+            return
         key = self.key(item, item.get("path", path))  # the merged entry's path
         count = self._count
         self._count += 1
-        heap = self._heap
         if len(heap) < self.n:
             heapq.heappush(heap, (_Reversed(key), count, {"path": path, **item}))
         elif key < heap[0][0].key:  # smaller by key than the largest kept
@@ -453,6 +466,16 @@ def _complexity_key(f: Mapping[str, Any], path: str | None = None) -> tuple[Any,
     """The top list's order; ``path`` stands for ``f["path"]`` when given."""
     return (-(f.get("complexity") or 0), str(f.get("path") if path is None else path),
             f.get("lineno") or 0, str(f.get("qualname")))  # fmt: skip
+
+
+def _complexity_first(f: Mapping[str, Any]) -> int:
+    """``_complexity_key(f)[0]``, alone."""
+    return -(f.get("complexity") or 0)
+
+
+def _lint_first(p: Mapping[str, Any]) -> int:
+    """``_lint_key(p)[0]``, alone."""
+    return SEVERITY_RANK.get(str(p.get("severity")), len(SEVERITY_RANK))
 
 
 def _lint_key(p: Mapping[str, Any], path: str | None = None) -> tuple[Any, ...]:
