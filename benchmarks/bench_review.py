@@ -33,7 +33,6 @@ from __future__ import annotations
 import json
 import sysconfig
 import textwrap
-from typing import Any
 
 from _common import PEAK_KB, REPO, Report, Sandbox, Table, Target, about
 
@@ -170,11 +169,7 @@ import review_echo as echo
 
 CAPS = tuple(echo.CAPABILITIES)
 AT_ONCE = 16  # files in flight, as the shipped workflow's map
-
-def cpu():
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
+{cpu}
 def collect(file, **found):
     return file["path"]
 
@@ -196,16 +191,16 @@ async def with_hybrid(files):
     async with hc.Hybrid(plugins=[echo.Plugin()], entry_points=False) as system:
         wf = workflow()
         await system.arun(wf, files=files[:AT_ONCE])  # the worker processes start
-        c, t = cpu(), time.perf_counter()
+        c, t = cpu_seconds(), time.perf_counter()
         result = await system.arun(wf, files=files)
-        return result.unwrap(), cpu() - c, time.perf_counter() - t
+        return result.unwrap(), cpu_seconds() - c, time.perf_counter() - t
 
 async def with_pool(files):
     loop = asyncio.get_running_loop()
     fns = [getattr(echo, c) for c in CAPS]
     with ProcessPoolExecutor(2) as pool:
         await asyncio.gather(*(loop.run_in_executor(pool, f, {}) for f in fns * 4))
-        c, t = cpu(), time.perf_counter()
+        c, t = cpu_seconds(), time.perf_counter()
         limit = asyncio.Semaphore(AT_ONCE)
         async def one(file):
             async with limit:
@@ -214,7 +209,7 @@ async def with_pool(files):
                     *(loop.run_in_executor(pool, f, payload) for f in fns))
                 return collect(file, **dict(zip(CAPS, found)))
         out = await asyncio.gather(*(one(f) for f in files))
-        return out, cpu() - c, time.perf_counter() - t
+        return out, cpu_seconds() - c, time.perf_counter() - t
 
 def main():
     root, mode, exclude = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
@@ -228,6 +223,7 @@ if __name__ == "__main__":
 DRIVERS = {"hybrid": "hybrid_core, the review's shape (`Hybrid`, local executor)",
            "pool": "bare asyncio + `ProcessPoolExecutor(2)`"}  # fmt: skip
 NAPS = {"at once": "", "after 1 ms": "0.001"}
+DRIVER = DRIVER.replace("{cpu}", CPU_SECONDS)
 
 
 def _stdlib() -> str:
@@ -238,7 +234,8 @@ def _run(box: Sandbox, code: str, *args: str, nap: str = "") -> dict[str, float]
     script = box.folder("scripts") / f"s{abs(hash(code))}.py"
     script.write_text(textwrap.dedent(code))
     echo = box.folder("echo")
-    (echo / "review_echo.py").write_text(ECHO)
+    if not (echo / "review_echo.py").exists():
+        (echo / "review_echo.py").write_text(ECHO)
     done = box.python(f"import runpy, sys; sys.argv = {[str(script), *args]!r}; "
                       f"runpy.run_path({str(script)!r}, run_name='__main__')",
                       paths=[echo], extra_env={"REVIEW_ECHO_NAP": nap})  # fmt: skip
@@ -349,7 +346,9 @@ def _cpu_table(loop: dict[str, float], review: dict[str, float]) -> Table:
 
 
 def _budget(
-    loop: dict[str, float], review: dict[str, float], drivers: dict[tuple[str, str], Any]
+    loop: dict[str, float],
+    review: dict[str, float],
+    drivers: dict[tuple[str, str], dict[str, float]],
 ) -> str:
     """What the target leaves the driver, against what it took and its floor."""
     allowed = 2 * loop["seconds"] / TARGET - review["workers_cpu"]

@@ -464,24 +464,24 @@ class _Reversed:
 
 def _complexity_key(f: Mapping[str, Any], path: str | None = None) -> tuple[Any, ...]:
     """The top list's order; ``path`` stands for ``f["path"]`` when given."""
-    return (-(f.get("complexity") or 0), str(f.get("path") if path is None else path),
+    return (_complexity_first(f), str(f.get("path") if path is None else path),
             f.get("lineno") or 0, str(f.get("qualname")))  # fmt: skip
 
 
 def _complexity_first(f: Mapping[str, Any]) -> int:
-    """``_complexity_key(f)[0]``, alone."""
+    """The first element of :func:`_complexity_key`: the negated complexity."""
     return -(f.get("complexity") or 0)
 
 
 def _lint_first(p: Mapping[str, Any]) -> int:
-    """``_lint_key(p)[0]``, alone."""
+    """The first element of :func:`_lint_key`: the severity's rank."""
     return SEVERITY_RANK.get(str(p.get("severity")), len(SEVERITY_RANK))
 
 
 def _lint_key(p: Mapping[str, Any], path: str | None = None) -> tuple[Any, ...]:
     """The order of lint problems; ``path`` stands for ``p["path"]`` when given."""
     return (
-        SEVERITY_RANK.get(str(p.get("severity")), len(SEVERITY_RANK)),
+        _lint_first(p),
         str(p.get("path", "") if path is None else path),
         p.get("line") or 0,
         p.get("column") or 0,
